@@ -1,0 +1,48 @@
+/*
+ * main.c — the caviar command: one dispatch table of subcommands, each in its own cmd_<name>.c.
+ * Exit status: 0 success, 1 failure at run time, 2 usage or configuration error.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "caviar/common.h"
+#include "cli.h"
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} commands[] = {
+    {"train", cmd_train, "train one network and report its dev and test metrics"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: caviar <command> [options]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\n'caviar <command> --help' describes a command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_USAGE;
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
+        usage(stdout);
+        return CLI_OK;
+    }
+    if (strcmp(name, "--version") == 0) {
+        printf("caviar %s\n", caviar_version());
+        return CLI_OK;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(name, commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "caviar: unknown command '%s'\n", name);
+    usage(stderr);
+    return CLI_USAGE;
+}

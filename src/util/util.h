@@ -1,0 +1,79 @@
+/*
+ * util.h — the bottom layer of libcaviar: one seeded random generator, error reporting helpers,
+ * small string and number parsing helpers, JSON writing and a monotonic clock.
+ *
+ * Nothing here knows about datasets, networks or studies; every other subsystem may use it.
+ */
+#ifndef CAVIAR_UTIL_H
+#define CAVIAR_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "caviar/common.h"
+
+/* ---- random numbers --------------------------------------------------------------------------
+ * xoshiro256** (Blackman and Vigna), seeded through splitmix64 so that any 64-bit seed, 0
+ * included, gives a well-mixed state. The whole state is four words: copying the struct forks
+ * the stream, and saving it in a checkpoint makes a resumed run repeat the same numbers.
+ * util_rng_derive() gives an independent stream for (seed, stream id), e.g. (study seed, trial). */
+typedef struct util_rng {
+    uint64_t s[4];
+} util_rng;
+
+void util_rng_seed(util_rng *rng, uint64_t seed);
+void util_rng_derive(util_rng *rng, uint64_t seed, uint64_t stream);
+uint64_t util_rng_u64(util_rng *rng);
+/* Uniform in [0, 1) with 53 random bits. */
+double util_rng_uniform(util_rng *rng);
+/* Uniform integer in [0, n), without modulo bias; n must be > 0. */
+uint64_t util_rng_below(util_rng *rng, uint64_t n);
+/* Standard normal deviate (Marsaglia's polar method; consumes a variable number of draws). */
+double util_rng_normal(util_rng *rng);
+/* Fisher–Yates shuffle of idx[0..n). */
+void util_rng_shuffle(util_rng *rng, uint32_t *idx, size_t n);
+
+/* ---- errors ----------------------------------------------------------------------------------
+ * util_err() formats a message into err (if not NULL), stores the status, and returns it, so
+ * that a failing path is one line:  return util_err(err, CAVIAR_EIO, "cannot open '%s': %s", ...);
+ */
+caviar_status util_err(caviar_error *err, caviar_status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Prepends "prefix: " to an existing message (for adding context while unwinding). */
+void util_err_prefix(caviar_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void util_err_clear(caviar_error *err);
+
+/* ---- strings and numbers ---------------------------------------------------------------------- */
+/* Strict parsers: the whole of s (no leading/trailing garbage, no empty string) must be a number
+ * in range. They return 0 on success and -1 otherwise, leaving *out untouched on failure. */
+int util_parse_double(const char *s, double *out);
+int util_parse_size(const char *s, size_t *out);
+int util_parse_u64(const char *s, uint64_t *out);
+/* Case-sensitive match of s against a NULL-terminated list; returns the index or -1. */
+int util_lookup(const char *s, const char *const *names);
+/* Levenshtein distance, for "did you mean" suggestions; capped at 255. */
+int util_edit_distance(const char *a, const char *b);
+
+/* ---- JSON writing ----------------------------------------------------------------------------
+ * A tiny streaming writer for one-line JSON objects: {"epoch": 3, "dev_loss": 0.41}.
+ * Non-finite doubles are written as null (JSON has no NaN). Strings are escaped. */
+typedef struct util_json {
+    FILE *out;
+    int n_fields;
+} util_json;
+
+void util_json_begin(util_json *j, FILE *out);
+void util_json_str(util_json *j, const char *key, const char *value);
+void util_json_num(util_json *j, const char *key, double value);
+void util_json_int(util_json *j, const char *key, long long value);
+void util_json_bool(util_json *j, const char *key, int value);
+void util_json_end(util_json *j); /* writes "}\n" and flushes */
+void util_json_escape(FILE *out, const char *s);
+
+/* ---- time ------------------------------------------------------------------------------------ */
+/* Seconds from an arbitrary fixed point, monotonic. */
+double util_now(void);
+
+#endif
