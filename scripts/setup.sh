@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the Debian packages caviar needs to build, test and run its main job. Idempotent:
+# when everything is already installed it changes nothing. Needs root (or sudo) to install.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config   # compiler and build
+  libopenblas-dev                    # BLAS for the trainer's matrix products
+  zlib1g-dev                         # gzipped IDX files, checkpoint checksums
+  libcmocka-dev                      # unit tests
+  dataset-fashion-mnist              # the main job's data
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all packages present"
+  exit 0
+fi
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "setup: need root to install: ${missing[*]}" >&2; exit 1; }
+  sudo="sudo"
+fi
+echo "setup: installing ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
