@@ -28,8 +28,9 @@
  * The dev set is opts.dev_fraction of the training part, chosen with opts.seed (the same seed
  * gives the same split). With opts.standardize, every feature is shifted and scaled by the mean
  * and standard deviation of the training part only (a feature that is constant there is only
- * shifted), and so are regression targets; the statistics are kept in feature_mean/feature_std
- * and target_mean/target_std so that predictions can be mapped back to the original units.
+ * shifted, and its std is reported as 1), and so are regression targets; the statistics are
+ * kept in feature_mean/feature_std and target_mean/target_std so that predictions can be mapped
+ * back to the original units.
  */
 #ifndef CAVIAR_DATA_H
 #define CAVIAR_DATA_H
@@ -109,6 +110,13 @@ caviar_status caviar_idx_read(const char *path, caviar_idx *out, caviar_error *e
 caviar_status caviar_idx_parse(const void *bytes, size_t len, const char *name, caviar_idx *out,
                                caviar_error *err);
 void caviar_idx_release(caviar_idx *idx);
+
+/* A CSV file held in memory, loaded as caviar_data_load() loads PATH.csv: split and, if asked,
+ * standardised, with name used in messages (name:line:column). opts->test_path is ignored: the
+ * test set is opts->test_fraction of the rows. opts may be NULL for the defaults. NULL and err
+ * filled on failure; free with caviar_data_free(). */
+caviar_data *caviar_csv_parse(const void *bytes, size_t len, const char *name,
+                              const caviar_data_opts *opts, caviar_error *err);
 
 #ifdef __cplusplus
 }
