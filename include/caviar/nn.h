@@ -21,7 +21,8 @@
  *
  * Optimisers, for a parameter w with gradient g at step t (t counts from 1), learning rate a:
  *   sgd        w -= a g
- *   momentum   v = beta v + (1 - beta) g;  w -= a v
+ *   momentum   v = beta v + (1 - beta) g;  w -= a v    (an exponentially weighted average:
+ *              PyTorch's v = beta v + g with rate a (1 - beta) takes the same steps)
  *   rmsprop    s = beta2 s + (1 - beta2) g^2;  w -= a g / (sqrt(s) + eps)
  *   adam       m = beta1 m + (1 - beta1) g;  s = beta2 s + (1 - beta2) g^2;
  *              w -= a (m / (1 - beta1^t)) / (sqrt(s / (1 - beta2^t)) + eps)

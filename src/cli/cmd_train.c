@@ -464,7 +464,8 @@ int cmd_train(int argc, char **argv)
         util_json_num(&j, "seconds", res.seconds);
         util_json_end(&j);
     } else {
-        printf("final after %zu epochs (%.1fs):", caviar_nn_epoch(nn), res.seconds);
+        printf("final after %zu epoch%s (%.1fs):", caviar_nn_epoch(nn),
+               caviar_nn_epoch(nn) == 1 ? "" : "s", res.seconds);
         print_eval_text("dev", &dev);
         print_eval_text("test", &test);
         printf("\n");

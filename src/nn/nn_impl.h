@@ -84,7 +84,8 @@ caviar_status nn_ws_reserve(caviar_nn *nn, size_t rows, caviar_error *err);
 double nn_forward_backward(caviar_nn *nn, size_t B);
 
 /* Inference-mode forward pass over B rows of x (B <= ws_rows); returns the output layer's
- * activations (probabilities or targets), B × n_outputs, valid until the next pass. */
+ * pre-softmax values (logits for classification, targets for regression), B × n_outputs,
+ * valid until the next pass. */
 const float *nn_forward_infer(caviar_nn *nn, const float *x, size_t B);
 
 /* One optimiser step with the current gradients and learning rate lr. */
