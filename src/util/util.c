@@ -293,3 +293,174 @@ double util_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+
+/* ---- settings ---- */
+
+void util_settings_release(util_settings *s)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        free(s->keys[i]);
+        free(s->values[i]);
+    }
+    free(s->keys);
+    free(s->values);
+    free(s->used);
+    memset(s, 0, sizeof *s);
+}
+
+static char *trimmed(const char *b, const char *e)
+{
+    while (b < e && (*b == ' ' || *b == '\t'))
+        b++;
+    while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
+        e--;
+    char *r = malloc((size_t)(e - b) + 1);
+    if (r) {
+        memcpy(r, b, (size_t)(e - b));
+        r[e - b] = '\0';
+    }
+    return r;
+}
+
+caviar_status util_settings_parse(util_settings *s, const char *text, const char *what,
+                                  caviar_error *err)
+{
+    memset(s, 0, sizeof *s);
+    s->what = what;
+    if (!text)
+        return CAVIAR_OK;
+    size_t cap = 1;
+    for (const char *p = text; *p; p++)
+        cap += *p == ',';
+    s->keys = calloc(cap, sizeof *s->keys);
+    s->values = calloc(cap, sizeof *s->values);
+    s->used = calloc(cap, 1);
+    if (!s->keys || !s->values || !s->used) {
+        util_settings_release(s);
+        return util_err(err, CAVIAR_ENOMEM, "cannot parse settings: out of memory");
+    }
+    const char *p = text;
+    while (*p) {
+        const char *end = strchr(p, ',');
+        if (!end)
+            end = p + strlen(p);
+        const char *eq = memchr(p, '=', (size_t)(end - p));
+        char *item = trimmed(p, end);
+        if (!item) {
+            util_settings_release(s);
+            return util_err(err, CAVIAR_ENOMEM, "cannot parse settings: out of memory");
+        }
+        if (*item == '\0') { /* tolerate "a=1,,b=2" and a trailing comma */
+            free(item);
+        } else if (!eq) {
+            util_err(err, CAVIAR_EINVAL, "setting '%s' of %s needs a value (key=value)", item,
+                     what);
+            free(item);
+            util_settings_release(s);
+            return CAVIAR_EINVAL;
+        } else {
+            free(item);
+            char *k = trimmed(p, eq), *v = trimmed(eq + 1, end);
+            if (!k || !v) {
+                free(k);
+                free(v);
+                util_settings_release(s);
+                return util_err(err, CAVIAR_ENOMEM, "cannot parse settings: out of memory");
+            }
+            for (size_t i = 0; i < s->n; i++)
+                if (strcmp(s->keys[i], k) == 0) {
+                    util_err(err, CAVIAR_EINVAL, "setting '%s' of %s is given twice", k, what);
+                    free(k);
+                    free(v);
+                    util_settings_release(s);
+                    return CAVIAR_EINVAL;
+                }
+            s->keys[s->n] = k;
+            s->values[s->n++] = v;
+        }
+        p = *end ? end + 1 : end;
+    }
+    return CAVIAR_OK;
+}
+
+const char *util_settings_str(util_settings *s, const char *key)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->keys[i], key) == 0) {
+            s->used[i] = 1;
+            return s->values[i];
+        }
+    return NULL;
+}
+
+caviar_status util_settings_double(util_settings *s, const char *key, double lo, double hi,
+                                   double *out, caviar_error *err)
+{
+    const char *v = util_settings_str(s, key);
+    double d;
+    if (!v)
+        return CAVIAR_OK;
+    if (util_parse_double(v, &d) != 0 || !(d >= lo && d <= hi))
+        return util_err(err, CAVIAR_EINVAL, "setting %s=%s of %s: expected a number in [%g, %g]",
+                        key, v, s->what, lo, hi);
+    *out = d;
+    return CAVIAR_OK;
+}
+
+caviar_status util_settings_size(util_settings *s, const char *key, size_t lo, size_t hi,
+                                 size_t *out, caviar_error *err)
+{
+    const char *v = util_settings_str(s, key);
+    size_t z;
+    if (!v)
+        return CAVIAR_OK;
+    if (util_parse_size(v, &z) != 0 || z < lo || z > hi)
+        return util_err(err, CAVIAR_EINVAL,
+                        "setting %s=%s of %s: expected a whole number in [%zu, %zu]", key, v,
+                        s->what, lo, hi);
+    *out = z;
+    return CAVIAR_OK;
+}
+
+caviar_status util_settings_bool(util_settings *s, const char *key, int *out, caviar_error *err)
+{
+    static const char *const yes[] = {"true", "yes", "on", "1", NULL};
+    static const char *const no[] = {"false", "no", "off", "0", NULL};
+    const char *v = util_settings_str(s, key);
+    if (!v)
+        return CAVIAR_OK;
+    if (util_lookup(v, yes) >= 0)
+        *out = 1;
+    else if (util_lookup(v, no) >= 0)
+        *out = 0;
+    else
+        return util_err(err, CAVIAR_EINVAL, "setting %s=%s of %s: expected true or false", key,
+                        v, s->what);
+    return CAVIAR_OK;
+}
+
+caviar_status util_settings_finish(util_settings *s, const char *const *known, caviar_error *err)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        if (s->used[i])
+            continue;
+        const char *best = NULL;
+        int best_d = 3; /* suggest only close names */
+        for (int k = 0; known && known[k]; k++) {
+            int d = util_edit_distance(s->keys[i], known[k]);
+            if (d < best_d)
+                best = known[k], best_d = d;
+        }
+        if (best)
+            return util_err(err, CAVIAR_EINVAL, "unknown setting '%s' for %s\nhint: did you "
+                                                "mean '%s'?", s->keys[i], s->what, best);
+        char list[512] = "";
+        size_t at = 0;
+        for (int k = 0; known && known[k] && at < sizeof list; k++)
+            at += (size_t)snprintf(list + at, sizeof list - at, "%s%s", k ? ", " : "", known[k]);
+        return util_err(err, CAVIAR_EINVAL, "unknown setting '%s' for %s\nhint: its settings "
+                                            "are: %s", s->keys[i], s->what,
+                        at ? list : "(none)");
+    }
+    return CAVIAR_OK;
+}

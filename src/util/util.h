@@ -56,6 +56,32 @@ int util_lookup(const char *s, const char *const *names);
 /* Levenshtein distance, for "did you mean" suggestions; capped at 255. */
 int util_edit_distance(const char *a, const char *b);
 
+/* ---- settings ----------------------------------------------------------------------------
+ * "key=value,key=value" strings, as samplers and pruners take them. Parse once, read each key
+ * with a typed getter (which checks the range and names the key in its message), then call
+ * util_settings_finish(), which reports any key nobody read, with a "did you mean". */
+typedef struct util_settings {
+    const char *what;  /* "sampler 'tpe'", for messages */
+    size_t n;
+    char **keys, **values;
+    unsigned char *used;
+} util_settings;
+
+caviar_status util_settings_parse(util_settings *s, const char *text, const char *what,
+                                  caviar_error *err);
+void util_settings_release(util_settings *s);
+/* Each leaves *out at its default when the key is absent. */
+caviar_status util_settings_double(util_settings *s, const char *key, double lo, double hi,
+                                   double *out, caviar_error *err);
+caviar_status util_settings_size(util_settings *s, const char *key, size_t lo, size_t hi,
+                                 size_t *out, caviar_error *err);
+caviar_status util_settings_bool(util_settings *s, const char *key, int *out, caviar_error *err);
+/* The raw string, or NULL; marks the key as read. */
+const char *util_settings_str(util_settings *s, const char *key);
+/* CAVIAR_EINVAL for the first key that was never read: "unknown setting 'n_startp' for sampler
+ * 'tpe'\nhint: did you mean 'n_startup'?" (the hint lists known keys when none is close). */
+caviar_status util_settings_finish(util_settings *s, const char *const *known, caviar_error *err);
+
 /* ---- JSON writing ----------------------------------------------------------------------------
  * A tiny streaming writer for one-line JSON objects: {"epoch": 3, "dev_loss": 0.41}.
  * Non-finite doubles are written as null (JSON has no NaN). Strings are escaped. */

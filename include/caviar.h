@@ -1,0 +1,221 @@
+/*
+ * caviar.h — studies and trials: the ask/tell interface of the tuner.
+ *
+ * A study searches a space of hyperparameters for the best value of an objective. Each trial
+ * asks the study for parameters one at a time (define-by-run: the objective may ask for
+ * "n_layers" and then for "units_1" .. "units_n"), reports intermediate values as it trains so
+ * that a pruner can stop a bad learning curve early, and is finally told back with its state and
+ * value:
+ *
+ *     caviar_study *s = caviar_study_new(&opts, &err);
+ *     for (int i = 0; i < 100; i++) {
+ *         caviar_trial *t = caviar_study_ask(s, &err);
+ *         double lr;  caviar_trial_suggest_float(t, "lr", 1e-5, 1, CAVIAR_SCALE_LOG, 0, &lr, &err);
+ *         for (int epoch = 1; epoch <= 10; epoch++) {
+ *             double loss = train_one_epoch(lr);
+ *             caviar_trial_report(t, epoch, loss, &err);
+ *             if (caviar_trial_should_prune(t)) break;   -> tell PRUNED
+ *         }
+ *         caviar_study_tell(s, t, CAVIAR_TRIAL_COMPLETE, loss, &err);
+ *     }
+ *
+ * Scales. Every parameter lives on a scale and maps to and from the unit interval on it; the
+ * samplers, plots and importance analysis all work in that unit interval:
+ *   linear         v = low + u (high - low)
+ *   log            v = 10^(log10 low + u (log10 high - log10 low))          (0 < low)
+ *   one-minus-log  v = 1 - 10^(log10(1 - low) + u (log10(1 - high) - log10(1 - low)))
+ *                  for betas near 1 (0 < low < high < 1): 0.9 -> 0.99 gets as much of the unit
+ *                  interval as 0.99 -> 0.999
+ * Integers use the same scales with each admissible integer owning an equal share of u on the
+ * scale; a step quantises floats and integers; categorical parameters choose among strings,
+ * numbers or booleans, each choice owning 1/n of u. A constant is a categorical of one choice.
+ *
+ * Reproducibility. One seed per study; each trial's random stream is derived from the study
+ * seed and the trial number, so the random, grid and Sobol samplers give trial n the same
+ * parameters whichever worker asks and in whatever order; the samplers that learn (TPE,
+ * coarse-to-fine) give the same parameters for the same seed and the same history.
+ *
+ * Ownership. caviar_study_new() returns a study the caller frees with caviar_study_free().
+ * A caviar_trial returned by caviar_study_ask() belongs to the study and stays valid until it
+ * is told (caviar_study_tell) or the study is freed. Strings passed in are copied; strings
+ * returned are borrowed from the study and stay valid until it is freed.
+ */
+#ifndef CAVIAR_H
+#define CAVIAR_H
+
+#include "caviar/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- distributions ----------------------------------------------------------------------- */
+
+typedef enum caviar_scale {
+    CAVIAR_SCALE_LINEAR, CAVIAR_SCALE_LOG, CAVIAR_SCALE_ONE_MINUS_LOG
+} caviar_scale;
+
+typedef enum caviar_dist_kind {
+    CAVIAR_DIST_FLOAT, CAVIAR_DIST_INT, CAVIAR_DIST_CATEGORICAL
+} caviar_dist_kind;
+
+typedef enum caviar_value_type {
+    CAVIAR_VALUE_NUMBER, CAVIAR_VALUE_STRING, CAVIAR_VALUE_BOOL
+} caviar_value_type;
+
+/* One categorical choice. A string is borrowed by whoever holds the value (a study copies the
+ * choices it is given). */
+typedef struct caviar_value {
+    caviar_value_type type;
+    double number;      /* NUMBER; BOOL as 0 or 1 */
+    const char *string; /* STRING */
+} caviar_value;
+
+/* A parameter's distribution.
+ *   FLOAT        low..high on scale; step > 0 quantises (v = low + k step, on the value axis)
+ *   INT          integers low..high on scale (LINEAR or LOG); step >= 1 (default 1)
+ *   CATEGORICAL  n_choices choices (the "internal" value is the index)
+ * grid_points asks the grid sampler for that many points evenly spaced in u (FLOAT; INT
+ * parameters default to every admissible value). */
+typedef struct caviar_dist {
+    caviar_dist_kind kind;
+    caviar_scale scale;
+    double low, high, step;
+    size_t n_choices;
+    const caviar_value *choices;
+    size_t grid_points;
+} caviar_dist;
+
+/* Checks a definition; the message names the parameter: "parameter 'lr': log scale needs
+ * low > 0, got 0". */
+caviar_status caviar_dist_check(const caviar_dist *d, const char *name, caviar_error *err);
+/* The unit-interval position of an internal value (a float/int value, or a choice index), and
+ * back. from_unit maps [0, 1] onto admissible internal values only (rounded, quantised,
+ * clipped). */
+double caviar_dist_to_unit(const caviar_dist *d, double internal);
+double caviar_dist_from_unit(const caviar_dist *d, double u);
+/* Whether internal is an admissible value of d (in range, on the step, a valid index). */
+int caviar_dist_contains(const caviar_dist *d, double internal);
+/* Same kind, scale, bounds, step and choices. */
+int caviar_dist_equal(const caviar_dist *a, const caviar_dist *b);
+const char *caviar_scale_name(caviar_scale s);
+
+/* ---- studies ------------------------------------------------------------------------------ */
+
+typedef enum caviar_direction { CAVIAR_MINIMIZE, CAVIAR_MAXIMIZE } caviar_direction;
+
+typedef enum caviar_trial_state {
+    CAVIAR_TRIAL_WAITING, CAVIAR_TRIAL_RUNNING, CAVIAR_TRIAL_COMPLETE, CAVIAR_TRIAL_PRUNED,
+    CAVIAR_TRIAL_FAIL
+} caviar_trial_state;
+
+const char *caviar_trial_state_name(caviar_trial_state s);
+
+/* Sampler and pruner settings are "key=value" pairs separated by commas, e.g.
+ * "n_startup=10,multivariate=true"; every sampler and pruner documents its keys, and an unknown
+ * key is an error with a "did you mean". */
+typedef struct caviar_study_opts {
+    const char *name;             /* default "study" */
+    caviar_direction direction;   /* default MINIMIZE */
+    uint64_t seed;
+    const char *sampler;          /* random (default), grid, sobol, coarse-to-fine, tpe */
+    const char *sampler_settings; /* NULL or "" for the defaults */
+    const char *pruner;           /* none (default), median, percentile, successive-halving,
+                                     hyperband, threshold, patience */
+    const char *pruner_settings;
+    const char *storage;          /* NULL or ":memory:" */
+} caviar_study_opts;
+
+void caviar_study_opts_init(caviar_study_opts *opts);
+
+typedef struct caviar_study caviar_study;
+typedef struct caviar_trial caviar_trial;
+
+caviar_study *caviar_study_new(const caviar_study_opts *opts, caviar_error *err);
+void caviar_study_free(caviar_study *study);
+
+/* Declares a parameter before any trial asks for it (optional, except for the grid sampler,
+ * which enumerates the declared parameters). Declaring it again with another distribution is
+ * an error. */
+caviar_status caviar_study_add_param(caviar_study *study, const char *name, const caviar_dist *d,
+                                     caviar_error *err);
+
+/* Queues a trial with fixed parameters ("try these first"); the next ask takes queued trials
+ * before sampling new ones. values[i] is the internal value of names[i]; parameters the
+ * objective asks for that are not given here are sampled as usual. */
+caviar_status caviar_study_enqueue(caviar_study *study, const char *const *names,
+                                   const double *values, size_t n, caviar_error *err);
+
+/* A new RUNNING trial (a queued one, or a fresh number). Returns NULL with status
+ * CAVIAR_STOPPED in err when the sampler has nothing left to give (a finished grid). */
+caviar_trial *caviar_study_ask(caviar_study *study, caviar_error *err);
+
+/* Ends a trial: COMPLETE with its value, PRUNED (value: the last reported one, or NaN) or FAIL
+ * (value ignored). A COMPLETE trial with a NaN value is recorded as FAIL. */
+caviar_status caviar_study_tell(caviar_study *study, caviar_trial *trial, caviar_trial_state state,
+                                double value, caviar_error *err);
+
+/* ---- trials ------------------------------------------------------------------------------- */
+
+uint64_t caviar_trial_number(const caviar_trial *trial);
+
+/* Define-by-run suggestions. Asking again for a name in the same trial returns the same value;
+ * asking with another distribution than the study knows for that name is an error. */
+caviar_status caviar_trial_suggest(caviar_trial *trial, const char *name, const caviar_dist *d,
+                                   double *internal, caviar_error *err);
+caviar_status caviar_trial_suggest_float(caviar_trial *trial, const char *name, double low,
+                                         double high, caviar_scale scale, double step,
+                                         double *out, caviar_error *err);
+caviar_status caviar_trial_suggest_int(caviar_trial *trial, const char *name, int64_t low,
+                                       int64_t high, caviar_scale scale, int64_t step,
+                                       int64_t *out, caviar_error *err);
+caviar_status caviar_trial_suggest_categorical(caviar_trial *trial, const char *name,
+                                               const caviar_value *choices, size_t n,
+                                               size_t *index, caviar_error *err);
+
+/* An intermediate value at a step (an epoch, an iteration count); steps need not be
+ * contiguous but may not repeat. A NaN or infinite value is recorded as given. */
+caviar_status caviar_trial_report(caviar_trial *trial, int64_t step, double value,
+                                  caviar_error *err);
+/* Whether the study's pruner would stop this trial now, given its last report. */
+int caviar_trial_should_prune(caviar_trial *trial);
+/* A user attribute: any string key and string value, kept with the trial. */
+caviar_status caviar_trial_set_attr(caviar_trial *trial, const char *key, const char *value,
+                                    caviar_error *err);
+
+/* ---- reading the history ------------------------------------------------------------------ */
+
+/* A read-only view of a trial in the study's history; pointers stay valid until the next call
+ * that changes the study (ask, tell, report, enqueue) or until it is freed. */
+typedef struct caviar_trial_view {
+    uint64_t number;
+    caviar_trial_state state;
+    double value;                /* NaN unless COMPLETE (or PRUNED with a last value) */
+    size_t n_params;
+    const char *const *param_names;
+    const caviar_dist *const *param_dists;
+    const double *param_values;  /* internal values */
+    size_t n_reports;
+    const int64_t *report_steps;
+    const double *report_values;
+    double start_time, end_time; /* seconds since the Unix epoch; end 0 while running */
+} caviar_trial_view;
+
+size_t caviar_study_n_trials(const caviar_study *study);
+caviar_status caviar_study_trial(const caviar_study *study, size_t i, caviar_trial_view *out);
+/* The best COMPLETE trial; CAVIAR_EMISSING when there is none. */
+caviar_status caviar_study_best(const caviar_study *study, caviar_trial_view *out,
+                                caviar_error *err);
+
+typedef struct caviar_study_summary {
+    size_t n_trials, n_waiting, n_running, n_complete, n_pruned, n_fail;
+    double best_value;  /* NaN when nothing completed */
+    uint64_t best_trial;
+} caviar_study_summary;
+
+void caviar_study_summarize(const caviar_study *study, caviar_study_summary *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
