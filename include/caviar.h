@@ -26,8 +26,8 @@
  *   one-minus-log  v = 1 - 10^(log10(1 - low) + u (log10(1 - high) - log10(1 - low)))
  *                  for betas near 1 (0 < low < high < 1): 0.9 -> 0.99 gets as much of the unit
  *                  interval as 0.99 -> 0.999
- * Integers use the same scales with each admissible integer owning an equal share of u on the
- * scale; a step quantises floats and integers; categorical parameters choose among strings,
+ * Integers, and floats with a step, use the same scales with each admissible value v owning
+ * the cell [v - step/2, v + step/2] of the scale; categorical parameters choose among strings,
  * numbers or booleans, each choice owning 1/n of u. A constant is a categorical of one choice.
  *
  * Reproducibility. One seed per study; each trial's random stream is derived from the study
@@ -75,8 +75,10 @@ typedef struct caviar_value {
  *   FLOAT        low..high on scale; step > 0 quantises (v = low + k step, on the value axis)
  *   INT          integers low..high on scale (LINEAR or LOG); step >= 1 (default 1)
  *   CATEGORICAL  n_choices choices (the "internal" value is the index)
- * grid_points asks the grid sampler for that many points evenly spaced in u (FLOAT; INT
- * parameters default to every admissible value). */
+ * grid_points asks the grid sampler for that many points evenly spaced on the scale (a FLOAT
+ * without a step needs it; INT parameters and stepped floats default to every admissible
+ * value). It is a hint for the grid, not part of the distribution: caviar_dist_equal ignores
+ * it. */
 typedef struct caviar_dist {
     caviar_dist_kind kind;
     caviar_scale scale;
@@ -185,8 +187,15 @@ caviar_status caviar_trial_set_attr(caviar_trial *trial, const char *key, const 
 
 /* ---- reading the history ------------------------------------------------------------------ */
 
-/* A read-only view of a trial in the study's history; pointers stay valid until the next call
- * that changes the study (ask, tell, report, enqueue) or until it is freed. */
+/* A user or system attribute of a trial (system ones are prefixed by their author, e.g.
+ * "c2f.round" and "c2f.box" from the coarse-to-fine sampler). */
+typedef struct caviar_attr {
+    const char *key, *value;
+} caviar_attr;
+
+/* A read-only view of a trial in the study's history. Its pointers are borrowed from the study
+ * and stay valid until the next caviar_study_trial() or caviar_study_best() call, or the next
+ * call that changes the study (ask, suggest, report, tell, enqueue), whichever comes first. */
 typedef struct caviar_trial_view {
     uint64_t number;
     caviar_trial_state state;
@@ -198,6 +207,8 @@ typedef struct caviar_trial_view {
     size_t n_reports;
     const int64_t *report_steps;
     const double *report_values;
+    size_t n_attrs;
+    const caviar_attr *attrs;
     double start_time, end_time; /* seconds since the Unix epoch; end 0 while running */
 } caviar_trial_view;
 

@@ -7,7 +7,10 @@
 
 #include "prune.h"
 
-static const prune_type *const pruners[] = {&prune_none, NULL};
+static const prune_type *const pruners[] = {
+    &prune_none,      &prune_median,    &prune_percentile, &prune_sha,
+    &prune_hyperband, &prune_threshold, &prune_patience,   NULL,
+};
 
 const prune_type *prune_find(const char *name)
 {

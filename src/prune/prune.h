@@ -38,5 +38,11 @@ void pruner_close(pruner *p);
 int pruner_should_prune(const pruner *p, const store_history *h, const store_trial *t);
 
 extern const prune_type prune_none;
+extern const prune_type prune_median;     /* percentile.c */
+extern const prune_type prune_percentile; /* percentile.c */
+extern const prune_type prune_sha;        /* sha.c, "successive-halving" */
+extern const prune_type prune_hyperband;  /* hyperband.c */
+extern const prune_type prune_threshold;  /* threshold.c */
+extern const prune_type prune_patience;   /* patience.c */
 
 #endif

@@ -12,7 +12,9 @@
 
 #include "sample.h"
 
-static const sample_type *const samplers[] = {&sample_random, NULL};
+static const sample_type *const samplers[] = {
+    &sample_random, &sample_grid, &sample_sobol, &sample_c2f, &sample_tpe, NULL,
+};
 
 const sample_type *sample_find(const char *name)
 {

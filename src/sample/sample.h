@@ -24,7 +24,10 @@
  * mapping with caviar_dist_from_unit() is the usual way.
  *
  * The history is the study's mirror (store.h): every trial so far, RUNNING ones included (for
- * the constant liar), read-only. ctx->direction tells which values are better.
+ * the constant liar), read-only. The trial being asked is in it too, RUNNING, gaining values as
+ * it suggests them: a sampler that models running trials must leave out ctx->number itself.
+ * ctx->direction tells which values are better. A cache may be keyed on store_trial.version,
+ * which every back-end maintains (it changes whenever the trial does).
  */
 #ifndef CAVIAR_SAMPLE_H
 #define CAVIAR_SAMPLE_H
@@ -79,5 +82,9 @@ int sample_better(caviar_direction direction, double a, double b);
 double sample_uniform(const caviar_dist *d, util_rng *rng);
 
 extern const sample_type sample_random;
+extern const sample_type sample_tpe;
+extern const sample_type sample_grid;
+extern const sample_type sample_sobol;
+extern const sample_type sample_c2f;
 
 #endif

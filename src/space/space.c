@@ -6,11 +6,13 @@
  * u in [0, 1] (uniformly, from a Sobol sequence, from a Parzen estimator) and from_unit turns it
  * into an admissible value on the parameter's own scale. Continuous scales are a change of
  * variable t(v): linear t = v, log t = ln v, one-minus-log t = ln(1 - v) (decreasing), and
- * u = (t(v) - t(low)) / (t(high) - t(low)). Discrete parameters give each admissible value the
- * share of u its cell has on the scale: integers own [k - step/2, k + step/2] on the scale
- * (equal shares on a linear scale, shrinking shares on a log scale), categorical choices own
- * 1/n each. Invariant: for an admissible internal value x, from_unit(to_unit(x)) == x for every
- * discrete distribution, and to within rounding for continuous ones.
+ * u = (t(v) - t(low)) / (t(high) - t(low)). Discrete parameters (ints, and floats with a step)
+ * give each admissible value v the share of u that its cell [v - step/2, v + step/2] has on the
+ * scale: equal shares on a linear scale, shrinking shares on a log scale (a cell that would
+ * reach 0, or 1 for one-minus-log, is cut at half way), so that the ends are not drawn half as
+ * often as the rest. Categorical choices own 1/n each. Invariant: for an admissible internal
+ * value x, from_unit(to_unit(x)) == x for every discrete distribution, and to within rounding
+ * for continuous ones.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "space.h"
@@ -33,15 +35,24 @@ const char *caviar_scale_name(caviar_scale s)
     return "?";
 }
 
+/* Whether d has finitely many admissible values on a step (ints, quantised floats). */
+static int stepped(const caviar_dist *d)
+{
+    return d->kind == CAVIAR_DIST_INT || (d->kind == CAVIAR_DIST_FLOAT && d->step > 0);
+}
+
 static double int_step(const caviar_dist *d)
 {
+    if (d->kind == CAVIAR_DIST_FLOAT)
+        return d->step;
     return d->step >= 1.0 ? d->step : 1.0;
 }
 
-/* Number of admissible integers: low, low + step, ... <= high. */
+/* Number of admissible values: low, low + step, ... <= high (a float step may not divide the
+ * range exactly; the tolerance keeps 0.1-style steps from losing their last value). */
 static double int_count(const caviar_dist *d)
 {
-    return floor((d->high - d->low) / int_step(d)) + 1.0;
+    return floor((d->high - d->low) / int_step(d) + 1e-9) + 1.0;
 }
 
 static const char *kind_name(caviar_dist_kind k)
@@ -85,7 +96,7 @@ caviar_status caviar_dist_check(const caviar_dist *d, const char *name, caviar_e
                     caviar_dist one = {.kind = CAVIAR_DIST_CATEGORICAL, .n_choices = 1,
                                        .choices = c};
                     return util_err(err, CAVIAR_EINVAL,
-                                    "parameter '%s': choice %s appears twice", name,
+                                    "parameter '%s': choice '%s' appears twice", name,
                                     space_format(&one, 0, buf, sizeof buf));
                 }
             }
@@ -161,23 +172,25 @@ static double clamp01(double u)
     return u < 0.0 ? 0.0 : u > 1.0 ? 1.0 : u;
 }
 
-/* The ends of an integer distribution's range on its scale: each admissible k owns
- * [k - step/2, k + step/2]. */
+/* The ends of a stepped distribution's range on its scale: each admissible v owns
+ * [v - step/2, v + step/2], cut at half way where that would leave the scale's domain. */
 static void int_span(const caviar_dist *d, double *lo, double *hi)
 {
     double step = int_step(d), last = d->low + (int_count(d) - 1.0) * step;
-    *lo = fwd(d->scale, d->low - 0.5 * step);
-    *hi = fwd(d->scale, last + 0.5 * step);
-    if (d->scale == CAVIAR_SCALE_LOG && d->low - 0.5 * step <= 0) /* step > 2 low */
-        *lo = fwd(d->scale, 0.5 * d->low);
+    double a = d->low - 0.5 * step, b = last + 0.5 * step;
+    if (d->scale != CAVIAR_SCALE_LINEAR && a <= 0)
+        a = 0.5 * d->low;
+    if (d->scale == CAVIAR_SCALE_ONE_MINUS_LOG && b >= 1)
+        b = 0.5 * (last + 1.0);
+    *lo = fwd(d->scale, a);
+    *hi = fwd(d->scale, b);
 }
 
 double caviar_dist_to_unit(const caviar_dist *d, double x)
 {
-    switch (d->kind) {
-    case CAVIAR_DIST_CATEGORICAL:
+    if (d->kind == CAVIAR_DIST_CATEGORICAL)
         return (floor(x) + 0.5) / (double)d->n_choices;
-    case CAVIAR_DIST_INT: {
+    if (stepped(d)) {
         if (d->scale == CAVIAR_SCALE_LINEAR) {
             double k = floor((x - d->low) / int_step(d) + 0.5);
             return clamp01((k + 0.5) / int_count(d));
@@ -186,9 +199,6 @@ double caviar_dist_to_unit(const caviar_dist *d, double x)
         int_span(d, &lo, &hi);
         return clamp01((fwd(d->scale, x) - lo) / (hi - lo));
     }
-    case CAVIAR_DIST_FLOAT:
-        break;
-    }
     double lo = fwd(d->scale, d->low), hi = fwd(d->scale, d->high);
     return clamp01((fwd(d->scale, x) - lo) / (hi - lo));
 }
@@ -196,12 +206,11 @@ double caviar_dist_to_unit(const caviar_dist *d, double x)
 double caviar_dist_from_unit(const caviar_dist *d, double u)
 {
     u = clamp01(u);
-    switch (d->kind) {
-    case CAVIAR_DIST_CATEGORICAL: {
+    if (d->kind == CAVIAR_DIST_CATEGORICAL) {
         double k = floor(u * (double)d->n_choices);
         return k >= (double)d->n_choices ? (double)d->n_choices - 1 : k;
     }
-    case CAVIAR_DIST_INT: {
+    if (stepped(d)) {
         double n = int_count(d), step = int_step(d), k;
         if (d->scale == CAVIAR_SCALE_LINEAR) {
             k = floor(u * n);
@@ -213,17 +222,8 @@ double caviar_dist_from_unit(const caviar_dist *d, double u)
         k = k < 0 ? 0 : k > n - 1 ? n - 1 : k;
         return d->low + k * step;
     }
-    case CAVIAR_DIST_FLOAT:
-        break;
-    }
     double lo = fwd(d->scale, d->low), hi = fwd(d->scale, d->high);
     double v = inv(d->scale, lo + u * (hi - lo));
-    if (d->step > 0) {
-        double n = floor((d->high - d->low) / d->step + 1e-9);
-        double k = floor((v - d->low) / d->step + 0.5);
-        k = k < 0 ? 0 : k > n ? n : k;
-        v = d->low + k * d->step;
-    }
     return v < d->low ? d->low : v > d->high ? d->high : v;
 }
 
@@ -355,29 +355,35 @@ const char *space_describe(const caviar_dist *d, char *buf, size_t len)
 
 uint64_t space_grid_size(const caviar_dist *d)
 {
-    switch (d->kind) {
-    case CAVIAR_DIST_CATEGORICAL: return d->n_choices;
-    case CAVIAR_DIST_INT: return d->grid_points ? d->grid_points : (uint64_t)int_count(d);
-    case CAVIAR_DIST_FLOAT: return d->grid_points;
-    }
-    return 0;
+    if (d->kind == CAVIAR_DIST_CATEGORICAL)
+        return d->n_choices;
+    if (!stepped(d))
+        return d->grid_points;
+    /* A stepped parameter has no more grid points than admissible values. */
+    double n = int_count(d);
+    if (d->grid_points && (double)d->grid_points < n)
+        return d->grid_points;
+    return n >= 18446744073709551615.0 ? UINT64_MAX : (uint64_t)n;
 }
 
 double space_grid_value(const caviar_dist *d, uint64_t k)
 {
     if (d->kind == CAVIAR_DIST_CATEGORICAL)
         return (double)k;
-    if (d->kind == CAVIAR_DIST_INT && !d->grid_points)
-        return d->low + (double)k * int_step(d);
-    /* grid_points evenly spaced in u, both ends included (one point: the middle). */
-    uint64_t n = d->grid_points;
-    double u = n == 1 ? 0.5 : (double)k / (double)(n - 1);
-    if (d->kind == CAVIAR_DIST_INT) {
-        /* u over the admissible integers themselves, so that the ends are low and high. */
-        double m = int_count(d) - 1.0;
-        return d->low + floor(u * m + 0.5) * int_step(d);
-    }
-    return caviar_dist_from_unit(d, u);
+    uint64_t n = space_grid_size(d);
+    if (stepped(d) && n == (uint64_t)int_count(d))
+        return d->low + (double)k * int_step(d); /* every admissible value */
+    /* n points evenly spaced on the scale, both ends included (one point: the middle). For a
+     * stepped parameter the ends are low and the last admissible value, and each point is
+     * rounded to the nearest admissible value. */
+    double u = n <= 1 ? 0.5 : (double)k / (double)(n - 1);
+    if (!stepped(d))
+        return caviar_dist_from_unit(d, u);
+    double step = int_step(d), last = d->low + (int_count(d) - 1.0) * step;
+    double t0 = fwd(d->scale, d->low), t1 = fwd(d->scale, last);
+    double j = floor((inv(d->scale, t0 + u * (t1 - t0)) - d->low) / step + 0.5);
+    double m = int_count(d) - 1.0;
+    return d->low + (j < 0 ? 0 : j > m ? m : j) * step;
 }
 
 /* ---- the parameter table ---- */

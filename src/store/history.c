@@ -20,8 +20,8 @@ void store_trial_release(store_trial *t)
     free(t->steps);
     free(t->step_values);
     for (size_t i = 0; i < t->n_attrs; i++) {
-        free(t->attrs[i].key);
-        free(t->attrs[i].value);
+        free((char *)t->attrs[i].key);
+        free((char *)t->attrs[i].value);
     }
     free(t->attrs);
     memset(t, 0, sizeof *t);
@@ -80,7 +80,9 @@ caviar_status store_trial_set_value(store_trial *t, size_t id, double value, cav
 caviar_status store_trial_add_report(store_trial *t, int64_t step, double value,
                                      caviar_error *err)
 {
-    for (size_t i = 0; i < t->n_reports; i++)
+    /* Steps usually arrive in increasing order: then the check for a repeat is one compare. */
+    int later = t->n_reports == 0 || step > t->max_step;
+    for (size_t i = 0; !later && i < t->n_reports; i++)
         if (t->steps[i] == step)
             return util_err(err, CAVIAR_EINVAL, "trial %llu already reported step %lld",
                             (unsigned long long)t->number, (long long)step);
@@ -98,6 +100,8 @@ caviar_status store_trial_add_report(store_trial *t, int64_t step, double value,
     }
     t->steps[t->n_reports] = step;
     t->step_values[t->n_reports++] = value;
+    if (later)
+        t->max_step = step;
     return CAVIAR_OK;
 }
 
@@ -109,11 +113,11 @@ caviar_status store_trial_set_attr(store_trial *t, const char *key, const char *
         return util_err(err, CAVIAR_ENOMEM, "cannot record an attribute: out of memory");
     for (size_t i = 0; i < t->n_attrs; i++)
         if (strcmp(t->attrs[i].key, key) == 0) {
-            free(t->attrs[i].value);
+            free((char *)t->attrs[i].value);
             t->attrs[i].value = v;
             return CAVIAR_OK;
         }
-    store_attr *a = realloc(t->attrs, (t->n_attrs + 1) * sizeof *a);
+    caviar_attr *a = realloc(t->attrs, (t->n_attrs + 1) * sizeof *a);
     char *k = strdup(key);
     if (!a || !k) {
         if (a)
@@ -154,6 +158,7 @@ static caviar_status trial_copy(store_trial *dst, const store_trial *src, caviar
         memcpy(dst->steps, src->steps, src->n_reports * sizeof *dst->steps);
         memcpy(dst->step_values, src->step_values, src->n_reports * sizeof *dst->step_values);
         dst->n_reports = dst->cap_reports = src->n_reports;
+        dst->max_step = src->max_step;
     }
     for (size_t i = 0; i < src->n_attrs; i++)
         if ((st = store_trial_set_attr(dst, src->attrs[i].key, src->attrs[i].value, err)) !=

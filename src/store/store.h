@@ -27,10 +27,6 @@
 
 /* ---- the history mirror -------------------------------------------------------------------- */
 
-typedef struct store_attr {
-    char *key, *value;
-} store_attr;
-
 typedef struct store_trial {
     uint64_t number;
     caviar_trial_state state;
@@ -39,10 +35,11 @@ typedef struct store_trial {
     size_t n_values;         /* length of values[] (parameter ids below it) */
     double *values;          /* internal value by parameter id, NaN when unused */
     size_t n_reports, cap_reports;
-    int64_t *steps;          /* increasing order of arrival; steps are unique per trial */
+    int64_t *steps;          /* in order of arrival (usually increasing); never repeated */
     double *step_values;
+    int64_t max_step;        /* the largest step reported (valid when n_reports > 0) */
     size_t n_attrs;
-    store_attr *attrs;
+    caviar_attr *attrs;      /* keys and values owned by the trial */
     uint64_t version;        /* the history version of its last change */
 } store_trial;
 

@@ -31,6 +31,7 @@ struct caviar_trial {
     util_rng rng;
     double *proposed;
     size_t n_proposed;
+    int enqueued;
 };
 
 struct caviar_study {
@@ -221,7 +222,7 @@ caviar_trial *caviar_study_ask(caviar_study *s, caviar_error *err)
     if ((st = s->stype->claim_waiting(s->st, s->id, &t->number, &found, err)) != CAVIAR_OK)
         goto fail;
     if (found) {
-        ctx.enqueued = 1;
+        ctx.enqueued = t->enqueued = 1;
     } else {
         if (s->sampler.type->admit &&
             (st = s->sampler.type->admit(s->sampler.self, &s->h, &ctx, err)) != CAVIAR_OK)
@@ -309,7 +310,7 @@ caviar_status caviar_trial_suggest(caviar_trial *t, const char *name, const cavi
     } else {
         sample_ctx ctx = {.number = t->number, .rng = &t->rng, .direction = s->direction,
                           .proposed = t->proposed, .n_proposed = t->n_proposed, .st = s->st,
-                          .study = s->id};
+                          .study = s->id, .enqueued = t->enqueued};
         if ((st = s->sampler.type->sample(s->sampler.self, &s->h, &ctx, id, d, &v, err)) !=
             CAVIAR_OK)
             return st;
@@ -458,6 +459,8 @@ caviar_status caviar_study_trial(const caviar_study *cs, size_t i, caviar_trial_
     out->n_reports = r->n_reports;
     out->report_steps = r->steps;
     out->report_values = r->step_values;
+    out->n_attrs = r->n_attrs;
+    out->attrs = r->attrs;
     out->start_time = r->start_time;
     out->end_time = r->end_time;
     return CAVIAR_OK;

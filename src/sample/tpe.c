@@ -1,0 +1,1058 @@
+/*
+ * tpe.c — the Tree-structured Parzen Estimator sampler ("tpe"): Bayesian optimisation that
+ * models where good trials are, not what the objective is (Bergstra et al., NIPS 2011), with
+ * the joint (multivariate) variant of Falkner et al. (BOHB, ICML 2018) and a constant liar for
+ * parallel workers.
+ *
+ * Algorithm, for one parameter p (univariate, the default; everything happens in p's unit
+ * interval u = caviar_dist_to_unit, which is p's own scale: log for a log-scale learning rate,
+ * log(1 - beta) for a one-minus-log beta):
+ *   1. The observations are the trials other than the one being asked that are COMPLETE or
+ *      PRUNED, plus (constant liar) the RUNNING ones, and that used p. Fewer than n_startup
+ *      finished (COMPLETE or PRUNED) trials in the whole study: p is drawn uniformly in u, with
+ *      exactly the draws of the random sampler.
+ *   2. Rank: COMPLETE trials by value in the study's direction; then PRUNED trials, those that
+ *      got further first (largest reported step, then the value reported there; a pruned trial
+ *      that reported nothing comes last among them); then the RUNNING trials, which count as
+ *      worse than anything (the constant liar: a worker's in-flight point lands in the bad set,
+ *      so the next worker is steered away from it). Ties go to the older trial.
+ *   3. Split: with n_p the finished trials that used p, the good set is the first
+ *      n_good = min(ceil(gamma n_p), 25) of them in rank order; every other observation is bad.
+ *      A conditional parameter ("units_3" exists only when n_layers >= 3) is thus fitted on the
+ *      trials that have it, with its own split.
+ *   4. Fit l(u) to the good set and g(u) to the bad set: mixtures of Gaussian kernels truncated
+ *      to [0, 1], one per observation at its u, plus a prior kernel (mean 1/2, sigma 1, weight
+ *      prior_weight). Kernel weights: 1 for the newest 25 of a set, the older ones ramped
+ *      linearly from 1/n up to 1 (recent trials matter more). Bandwidth of an observation's
+ *      kernel: the larger distance to its neighbours among the sorted means (the prior mean
+ *      included; the outermost kernels use their inner neighbour only), clipped to
+ *      [1/min(100, n + 2), 1] with n the set's size (the "magic clip", which keeps kernels from
+ *      collapsing onto a point) and, for integers and stepped floats, to at least half a cell
+ *      (0.5 / number of admissible values).
+ *   5. Draw n_ei_candidates points from l (a kernel by weight, then its truncated Gaussian),
+ *      keep the one with the largest l(u)/g(u) (TPE's expected-improvement criterion), and map
+ *      it back with caviar_dist_from_unit. Integers and stepped floats are kernels on u like
+ *      any float; their candidates are scored at the position of the value they map to.
+ *   Scoring weights. In the ratio, each kernel counts with its weight times its bandwidth,
+ *   i.e. every kernel of weight w peaks at the same height w whatever its width, instead of a
+ *   narrow kernel towering over a wide one. An isolated trial thus weighs as much as one in a
+ *   crowd; a crowd of bad trials next to the good ones does not drown the good region. This
+ *   is what Optuna's TPE computed up to version 3.4 (its truncated-normal log density lacked
+ *   the -log sigma term, optuna issue #5109), the reference this sampler is measured against;
+ *   with exactly normalised kernels, caviar's median best on Branin after 50 trials was 0.64
+ *   instead of 0.53 and on Hartmann-6 -2.41 instead of -2.72 (20 seeds), clearly behind Optuna
+ *   3.1 (0.57, -2.76). Candidates are still drawn with the plain weights.
+ * Categorical parameters have no kernels on u: each observation is a categorical distribution
+ * with its choice smoothed by a = prior_weight / (n + 1) per choice (row c: (1[c = obs] + a) /
+ * (1 + a K)), and the prior is uniform; l and g are the weighted mixtures of these rows.
+ *
+ * Multivariate (multivariate=true): begin() fits one joint estimator over the parameters that
+ * every finished trial has (the joint set), with product kernels: per dimension the same
+ * truncated Gaussian (or categorical row) as above, but a common bandwidth per dimension,
+ * 0.2 n^(-1/(D + 4)) (Scott's rule as in BOHB, D = size of the joint set), clipped as above.
+ * Candidates are whole points drawn from l; the best l/g goes into ctx->proposed[]. RUNNING
+ * trials join the joint estimator (as liars) only once they have every parameter of the joint
+ * set. Parameters outside the joint set (conditional ones, new ones) are left to sample(),
+ * which is the univariate algorithm above.
+ *
+ * Settings (util_settings keys):
+ *   n_startup=10        finished trials of plain random sampling before the model is used
+ *   n_ei_candidates=24  candidates drawn from l per decision
+ *   gamma=0.1           fraction of the finished trials in the good set (capped at 25 trials)
+ *   multivariate=false  joint estimator over the shared parameters
+ *   constant_liar=true  RUNNING trials count as the worst observations
+ *   prior_weight=1.0    weight of the prior kernel (each observation weighs at most 1)
+ *
+ * Invariants: everything random comes from ctx->rng, so the proposal is a function of the
+ * seed, the trial number and the history (the trial being asked excluded: its own earlier
+ * parameters never count as a liar against its later ones). Every proposal is admissible:
+ * candidates stay in [0, 1] and are mapped with caviar_dist_from_unit. l and g are positive
+ * everywhere on [0, 1] (the prior kernel covers it), so the ratio is always defined.
+ *
+ * Cost, n trials: the ranking is kept in the sampler; each call scans the trials' states,
+ * values and report counts (O(n)) and re-places only the trials that changed (the one just
+ * told, the one just asked) by binary search, so no sort of the whole history per ask. Each
+ * parameter then costs O(n) to gather and split, a radix sort of its bad set, and for each
+ * candidate a sum over the bad kernels within 5 bandwidths (blocks of sorted kernels out of
+ * reach are skipped; the terms use a vectorisable exp). About 0.05 ms per ask and tell at 100
+ * trials and 0.3 ms at 1,000 for six parameters; the joint estimator costs O(n D) per
+ * candidate.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sample.h"
+
+#define TPE_GOOD_CAP 25   /* most trials in the good set, whatever gamma says */
+#define TPE_FLAT 25       /* newest kernels of a set that keep full weight */
+#define TPE_SIGMA0 0.2    /* multivariate bandwidth factor (BOHB) */
+#define TPE_CUT2 25.0     /* z^2 beyond which a Gaussian term is dropped (e^-12.5 of its peak) */
+#define TPE_BLOCK 16      /* kernels per block when skipping far ones */
+#define TPE_FEW_CHANGES 64 /* trials changed since the last ranking, beyond which it is redone */
+#define TPE_SQRT2PI 2.5066282746310002
+#define TPE_LOG_SQRT2PI 0.91893853320467274
+
+/* Observation classes in rank order. */
+enum { TPE_COMPLETE, TPE_PRUNED, TPE_RUNNING };
+/* Per-trial marks for one split. */
+enum { TPE_NONE, TPE_GOOD, TPE_BAD };
+
+typedef struct tpe_rank {
+    int cls;
+    double key1, key2; /* COMPLETE (signed value, 0); PRUNED (-step, signed value); RUNNING 0 */
+    size_t trial;
+} tpe_rank;
+
+/* What the ranking of a trial depends on; the cache is valid while these are unchanged. */
+typedef struct tpe_sig {
+    caviar_trial_state state;
+    size_t n_reports;
+    double value;
+} tpe_sig;
+
+/* An observation being turned into a kernel: position u, weight w; ord keeps ties in a fixed
+ * order (SIZE_MAX marks the prior). */
+typedef struct tpe_obs {
+    double u, w;
+    size_t ord;
+} tpe_obs;
+
+/* A one-dimensional mixture of truncated Gaussians, kernels sorted by mean.
+ *   score density(x) = sum_i coef[i] exp(-(x - mu[i])^2 / (2 sigma[i]^2)),
+ *   coef[i] = weight_i / (sqrt(2 pi) Z_i), Z_i the kernel's mass inside [0, 1]
+ * (each kernel's normalised density times its bandwidth, see the file comment); candidates
+ * are drawn with the plain weights (cum).
+ * Block b holds kernels [b B, (b + 1) B); reach_lo/hi[b] bound where any of them matters. */
+typedef struct tpe_mix {
+    size_t n, cap;
+    double *mu, *sigma, *inv_sigma, *coef, *cum; /* cum: cumulative normalised weights */
+    double *reach_lo, *reach_hi;
+} tpe_mix;
+
+/* A joint mixture over D dimensions (multivariate): kernel i has means mu[i D + d] (u for a
+ * numeric dimension, the choice index for a categorical one) and log weight logc[i] that
+ * folds in the Gaussian normalisers; bandwidth per dimension, the prior kernel (the last) has
+ * sigma 1 and uniform categorical rows. */
+typedef struct tpe_joint {
+    size_t n, dims;
+    double *mu, *logc, *cum;
+    double *inv_sigma, *sigma; /* per dimension, observation kernels */
+    double *log_hit, *log_miss; /* per categorical dimension: log row at / away from obs */
+} tpe_joint;
+
+typedef struct tpe_settings {
+    size_t n_startup, n_ei_candidates;
+    double gamma, prior_weight;
+    int multivariate, constant_liar;
+} tpe_settings;
+
+/* A growable scratch array. */
+typedef struct tpe_buf {
+    void *p;
+    size_t cap; /* bytes */
+} tpe_buf;
+
+typedef struct tpe {
+    tpe_settings set;
+    caviar_direction direction;
+    /* The ranking cache: rank[0 .. n_rank) sorted, the first n_finished are COMPLETE/PRUNED;
+     * valid for the history described by sig[0 .. n_sig) with trial own left out. */
+    int rank_ok;
+    uint64_t own;
+    size_t n_sig, n_rank, n_finished;
+    tpe_buf sig, rank, changed, flag;
+    size_t n_flag; /* flag[0 .. n_flag) is allocated and zero */
+    /* Scratch, reused from call to call (hot paths allocate only to grow these). */
+    tpe_buf mark, good, bad, tmp, kv, cand, ids, counts, dists, weights;
+    tpe_mix lmix, gmix;
+    tpe_buf jl_buf, jg_buf;
+} tpe;
+
+static const char *const tpe_keys[] = {"n_startup",     "n_ei_candidates", "gamma",
+                                       "multivariate",  "constant_liar",   "prior_weight",
+                                       NULL};
+
+/* ---- small helpers ---- */
+
+static void *buf_reserve(tpe_buf *b, size_t n, size_t elem)
+{
+    size_t need = (n ? n : 1) * elem;
+    if (need <= b->cap)
+        return b->p;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < need)
+        cap *= 2;
+    void *p = realloc(b->p, cap);
+    if (!p)
+        return NULL;
+    b->p = p;
+    b->cap = cap;
+    return p;
+}
+
+static caviar_status oom(caviar_error *err)
+{
+    return util_err(err, CAVIAR_ENOMEM, "sampler 'tpe': out of memory");
+}
+
+/* e^y for -700 <= y <= 0, to about 2e-10 relative (libm's exp is the reference): y = k ln 2 + r
+ * with |r| <= ln 2 / 2, e^r by its Taylor series to r^8, and k added to the exponent bits.
+ * Adding 1.5 2^52 rounds y / ln 2 to the nearest integer k, which then sits in the low bits of
+ * kd: the difference of the two bit patterns is k itself, so no float-to-int conversion is
+ * needed and a loop of these vectorises with plain SSE2. */
+static inline double exp_neg(double y)
+{
+    const double round = 6755399441055744.0; /* 1.5 * 2^52 */
+    const uint64_t round_bits = 0x4338000000000000u;
+    double kd = y * 1.4426950408889634 + round, k = kd - round;
+    double r = y - k * 0.69314718055994531;
+    double p = 1.0 + r * (1.0 + r * (1.0 / 2 + r * (1.0 / 6 + r * (1.0 / 24 + r * (1.0 / 120 +
+               r * (1.0 / 720 + r * (1.0 / 5040 + r * (1.0 / 40320))))))));
+    uint64_t kbits, bits;
+    memcpy(&kbits, &kd, sizeof kbits);
+    memcpy(&bits, &p, sizeof bits);
+    bits += (kbits - round_bits) << 52; /* k 2^52, modulo 2^64: adds k to the exponent */
+    memcpy(&p, &bits, sizeof p);
+    return p;
+}
+
+/* Standard normal tail mass above x >= 0, accurate far out. */
+static double upper_tail(double x)
+{
+    return 0.5 * erfc(x * 0.70710678118654752); /* x / sqrt 2 */
+}
+
+/* Mass of N(mu, s) inside [0, 1], for mu in [0, 1]. */
+static double inside_mass(double mu, double s)
+{
+    double below = mu / s, above = (1.0 - mu) / s; /* distances in sigmas, both >= 0 */
+    double out = (below < 8.5 ? upper_tail(below) : 0.0) + (above < 8.5 ? upper_tail(above) : 0.0);
+    return 1.0 - out;
+}
+
+/* N(mu, s) truncated to [0, 1], by rejection: for mu in [0, 1] and s <= 1 at least a third of
+ * the draws land inside, so the bound on tries is never met in practice. */
+static double trunc_normal(util_rng *rng, double mu, double s)
+{
+    for (int i = 0; i < 200; i++) {
+        double x = mu + s * util_rng_normal(rng);
+        if (x >= 0.0 && x <= 1.0)
+            return x;
+    }
+    return mu;
+}
+
+/* The index i with cum[i - 1] <= r < cum[i] (cum increasing, cum[n - 1] == 1). */
+static size_t pick(const double *cum, size_t n, double r)
+{
+    size_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (r < cum[mid])
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
+/* Kernel weight of the j-th oldest of n observations: the newest TPE_FLAT keep weight 1, the
+ * older ones ramp linearly from 1/n (oldest) towards 1. */
+static double age_weight(size_t j, size_t n)
+{
+    if (n <= TPE_FLAT || j >= n - TPE_FLAT)
+        return 1.0;
+    size_t n_ramp = n - TPE_FLAT;
+    double lo = 1.0 / (double)n;
+    return n_ramp == 1 ? lo : lo + (1.0 - lo) * (double)j / (double)(n_ramp - 1);
+}
+
+/* The smallest bandwidth a discrete parameter gets: half a cell of u. */
+static double sigma_floor(const caviar_dist *d)
+{
+    double step = d->kind == CAVIAR_DIST_INT ? (d->step >= 1 ? d->step : 1) : d->step;
+    if (d->kind == CAVIAR_DIST_CATEGORICAL || step <= 0)
+        return 0.0;
+    return 0.5 / (floor((d->high - d->low) / step + 1e-9) + 1.0);
+}
+
+static int is_discrete(const caviar_dist *d)
+{
+    return d->kind == CAVIAR_DIST_INT || (d->kind == CAVIAR_DIST_FLOAT && d->step > 0);
+}
+
+/* Where a candidate is scored: for a discrete parameter, the unit position of the admissible
+ * value it maps to (where that value's observations sit too). */
+static double snap(const caviar_dist *d, double u)
+{
+    return is_discrete(d) ? caviar_dist_to_unit(d, caviar_dist_from_unit(d, u)) : u;
+}
+
+/* Good-set size for n finished observations; the tolerance keeps ceil(0.1 * 30) at 3. */
+static size_t n_good_of(const tpe *t, size_t n)
+{
+    double g = ceil(t->set.gamma * (double)n - 1e-9);
+    size_t k = g < 1.0 ? 1 : (size_t)g;
+    k = k > TPE_GOOD_CAP ? TPE_GOOD_CAP : k;
+    return k > n ? n : k;
+}
+
+/* ---- ranking ---- */
+
+static int rank_cmp(const void *pa, const void *pb)
+{
+    const tpe_rank *a = pa, *b = pb;
+    if (a->cls != b->cls)
+        return a->cls < b->cls ? -1 : 1;
+    if (a->key1 != b->key1)
+        return a->key1 < b->key1 ? -1 : 1;
+    if (a->key2 != b->key2)
+        return a->key2 < b->key2 ? -1 : 1;
+    return a->trial < b->trial ? -1 : a->trial > b->trial;
+}
+
+/* A value made "smaller is better"; NaN as the worst. */
+static double signed_value(const tpe *t, double v)
+{
+    if (isnan(v))
+        return INFINITY;
+    return t->direction == CAVIAR_MAXIMIZE ? -v : v;
+}
+
+/* The ranking entry of trial i, or 0 when it is not an observation. */
+static int rank_entry(const tpe *t, const store_history *h, size_t i, uint64_t own, tpe_rank *e)
+{
+    const store_trial *r = &h->trials[i];
+    *e = (tpe_rank){.trial = i};
+    if (r->number == own)
+        return 0;
+    if (r->state == CAVIAR_TRIAL_COMPLETE) {
+        e->cls = TPE_COMPLETE;
+        e->key1 = signed_value(t, r->value);
+    } else if (r->state == CAVIAR_TRIAL_PRUNED) {
+        /* Further is better: the largest step reached, then the value reported there. */
+        e->cls = TPE_PRUNED;
+        if (r->n_reports == 0) {
+            e->key1 = INFINITY;
+        } else {
+            size_t at = 0;
+            for (size_t k = 1; k < r->n_reports; k++)
+                if (r->steps[k] > r->steps[at])
+                    at = k;
+            e->key1 = -(double)r->steps[at];
+            e->key2 = signed_value(t, r->step_values[at]);
+        }
+    } else if (r->state == CAVIAR_TRIAL_RUNNING && t->set.constant_liar) {
+        e->cls = TPE_RUNNING;
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
+static void sig_set(tpe_sig *sig, const store_trial *r)
+{
+    sig->state = r->state;
+    sig->n_reports = r->n_reports;
+    sig->value = r->value;
+}
+
+static int sig_same(const tpe_sig *sig, const store_trial *r)
+{
+    return r->state == sig->state && r->n_reports == sig->n_reports &&
+           memcmp(&r->value, &sig->value, sizeof r->value) == 0;
+}
+
+/* Brings the ranking up to date with h, leaving out trial own. The ranking depends only on
+ * each trial's state, value and reports (its signature) and on own, so the trials whose
+ * signature changed since the last call (usually the one just told and the one just asked)
+ * are taken out and put back at their sorted places; a full sort happens only when many
+ * changed. Either way the result is the same total order (ties broken by trial number). */
+static caviar_status rank_update(tpe *t, const store_history *h, uint64_t own, caviar_error *err)
+{
+    size_t n = h->n_trials, n_old = t->n_sig;
+    size_t *changed = buf_reserve(&t->changed, TPE_FEW_CHANGES, sizeof *changed);
+    unsigned char *flag = buf_reserve(&t->flag, n, 1);
+    tpe_sig *sig = buf_reserve(&t->sig, n, sizeof *sig);
+    tpe_rank *rank = buf_reserve(&t->rank, n, sizeof *rank);
+    if (!changed || !flag || !sig || !rank)
+        return oom(err);
+    if (n > t->n_flag) { /* flag[] must read zero everywhere, realloc leaves the tail unset */
+        memset(flag + t->n_flag, 0, n - t->n_flag);
+        t->n_flag = n;
+    }
+    size_t n_changed = 0;
+    int full = !t->rank_ok || n < n_old;
+    for (size_t i = 0; i < n && !full; i++) {
+        int differs = i >= n_old || !sig_same(&sig[i], &h->trials[i]) ||
+                      (own != t->own && (h->trials[i].number == own ||
+                                         h->trials[i].number == t->own));
+        if (!differs)
+            continue;
+        if (n_changed == TPE_FEW_CHANGES)
+            full = 1;
+        else
+            changed[n_changed++] = i;
+    }
+    if (!full && n_changed == 0)
+        return CAVIAR_OK;
+    t->rank_ok = 0;
+    if (full) {
+        size_t m = 0, n_finished = 0;
+        for (size_t i = 0; i < n; i++) {
+            sig_set(&sig[i], &h->trials[i]);
+            if (rank_entry(t, h, i, own, &rank[m])) {
+                n_finished += rank[m].cls != TPE_RUNNING;
+                m++;
+            }
+        }
+        qsort(rank, m, sizeof *rank, rank_cmp);
+        t->n_rank = m;
+        t->n_finished = n_finished;
+    } else {
+        /* Take the changed trials out (flag[] is all zero between calls) ... */
+        for (size_t c = 0; c < n_changed; c++)
+            flag[changed[c]] = 1;
+        size_t m = 0;
+        for (size_t k = 0; k < t->n_rank; k++) {
+            if (flag[rank[k].trial])
+                t->n_finished -= rank[k].cls != TPE_RUNNING;
+            else
+                rank[m++] = rank[k];
+        }
+        /* ... and put them back where they now belong. */
+        for (size_t c = 0; c < n_changed; c++) {
+            size_t i = changed[c];
+            flag[i] = 0;
+            sig_set(&sig[i], &h->trials[i]);
+            tpe_rank e;
+            if (!rank_entry(t, h, i, own, &e))
+                continue;
+            size_t lo = 0, hi = m;
+            while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (rank_cmp(&rank[mid], &e) < 0)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            memmove(rank + lo + 1, rank + lo, (m - lo) * sizeof *rank);
+            rank[lo] = e;
+            m++;
+            t->n_finished += e.cls != TPE_RUNNING;
+        }
+        t->n_rank = m;
+    }
+    t->n_sig = n;
+    t->own = own;
+    t->rank_ok = 1;
+    return CAVIAR_OK;
+}
+
+static int has_param(const store_history *h, size_t trial, size_t p)
+{
+    return !isnan(store_trial_param(&h->trials[trial], p));
+}
+
+/* Marks each observation of parameter p good or bad (mark[] by trial index); returns the
+ * number of finished observations, *n_good the size of the good set. */
+static size_t split_param(const tpe *t, const store_history *h, size_t p, unsigned char *mark,
+                          size_t *n_good)
+{
+    const tpe_rank *rank = t->rank.p;
+    memset(mark, TPE_NONE, h->n_trials);
+    size_t n_p = 0;
+    for (size_t k = 0; k < t->n_finished; k++)
+        n_p += has_param(h, rank[k].trial, p);
+    size_t want = n_p ? n_good_of(t, n_p) : 0, got = 0;
+    for (size_t k = 0; k < t->n_rank; k++) {
+        if (!has_param(h, rank[k].trial, p))
+            continue;
+        /* Finished trials come first in the ranking, so the good ones are all finished. */
+        mark[rank[k].trial] = got < want ? (got++, TPE_GOOD) : TPE_BAD;
+    }
+    *n_good = want;
+    return n_p;
+}
+
+/* ---- one-dimensional mixtures ---- */
+
+static int obs_cmp(const void *pa, const void *pb)
+{
+    const tpe_obs *a = pa, *b = pb;
+    if (a->u != b->u)
+        return a->u < b->u ? -1 : 1;
+    return a->ord < b->ord ? -1 : a->ord > b->ord;
+}
+
+/* Sorts obs[0 .. n) by (u, ord), u in [0, 1]. Comparisons are slow at a thousand observations
+ * per parameter per ask, so: a stable least-significant-digit radix sort of (key, index) pairs,
+ * key = floor(u (2^32 - 1)) (byte by byte, skipping the bytes all keys share), which is
+ * monotone in u and leaves only keys that collide (u closer than 2^-32) possibly out of order;
+ * then the observations are permuted into that order and an insertion sort by obs_cmp puts the
+ * colliding ones right in a near-linear pass. The result is exactly the order of qsort with
+ * obs_cmp, the reference version (used below 64 observations). tmp has room for n
+ * observations, kv for 2 n pairs. */
+typedef struct tpe_kv {
+    uint32_t key, index;
+} tpe_kv;
+
+static void obs_sort(tpe_obs *obs, tpe_obs *tmp, tpe_kv *kv, size_t n)
+{
+    if (n < 64) {
+        qsort(obs, n, sizeof *obs, obs_cmp);
+        return;
+    }
+    tpe_kv *from = kv, *to = kv + n;
+    for (size_t i = 0; i < n; i++)
+        from[i] = (tpe_kv){(uint32_t)(obs[i].u * 4294967295.0), (uint32_t)i};
+    size_t count[256];
+    for (int shift = 0; shift < 32; shift += 8) {
+        memset(count, 0, sizeof count);
+        for (size_t i = 0; i < n; i++)
+            count[(from[i].key >> shift) & 0xff]++;
+        if (count[(from[0].key >> shift) & 0xff] == n)
+            continue; /* every key has this byte: the pass would not move anything */
+        size_t at = 0;
+        for (int b = 0; b < 256; b++) {
+            size_t c = count[b];
+            count[b] = at;
+            at += c;
+        }
+        for (size_t i = 0; i < n; i++)
+            to[count[(from[i].key >> shift) & 0xff]++] = from[i];
+        tpe_kv *swap = from;
+        from = to;
+        to = swap;
+    }
+    for (size_t i = 0; i < n; i++)
+        tmp[i] = obs[from[i].index];
+    memcpy(obs, tmp, n * sizeof *obs);
+    for (size_t i = 1; i < n; i++) {
+        if (obs_cmp(&obs[i - 1], &obs[i]) <= 0)
+            continue;
+        tpe_obs o = obs[i];
+        size_t j = i;
+        while (j > 0 && obs_cmp(&obs[j - 1], &o) > 0) {
+            obs[j] = obs[j - 1];
+            j--;
+        }
+        obs[j] = o;
+    }
+}
+
+static int mix_reserve(tpe_mix *m, size_t n)
+{
+    if (n <= m->cap)
+        return 0;
+    size_t cap = m->cap ? m->cap : 64;
+    while (cap < n)
+        cap *= 2;
+    /* Seven arrays of cap doubles in one allocation (the block arrays need fewer). */
+    double *p = realloc(m->mu, 7 * cap * sizeof *p);
+    if (!p)
+        return -1;
+    m->mu = p;
+    m->sigma = p + cap;
+    m->inv_sigma = p + 2 * cap;
+    m->coef = p + 3 * cap;
+    m->cum = p + 4 * cap;
+    m->reach_lo = p + 5 * cap;
+    m->reach_hi = p + 6 * cap;
+    m->cap = cap;
+    return 0;
+}
+
+/* Fits the mixture to obs[0 .. n) (positions and weights, in gathering order; obs must have
+ * room for n + 1, the prior is appended; tmp for n + 1 too, kv for 2 (n + 1)) with the
+ * neighbour bandwidth rule of the file comment. */
+static int mix_fit(tpe_mix *m, tpe_obs *obs, tpe_obs *tmp, tpe_kv *kv, size_t n,
+                   double prior_weight, double floor)
+{
+    obs[n] = (tpe_obs){.u = 0.5, .w = prior_weight, .ord = SIZE_MAX};
+    size_t k = n + 1;
+    if (mix_reserve(m, k) != 0)
+        return -1;
+    obs_sort(obs, tmp, kv, k);
+    double lo_sigma = 1.0 / fmin(100.0, (double)k + 1.0), total = 0.0;
+    if (lo_sigma < floor)
+        lo_sigma = floor;
+    for (size_t i = 0; i < k; i++)
+        total += obs[i].w;
+    double acc = 0.0;
+    for (size_t i = 0; i < k; i++) {
+        double u = obs[i].u, s;
+        if (obs[i].ord == SIZE_MAX) {
+            s = 1.0;
+        } else {
+            double left = i ? u - obs[i - 1].u : u, right = i + 1 < k ? obs[i + 1].u - u : 1 - u;
+            s = left > right ? left : right;
+            /* The outermost kernels look inward only (no endpoint as a neighbour). */
+            if (k >= 2 && i == 0)
+                s = right;
+            else if (k >= 2 && i == k - 1)
+                s = left;
+            s = s < lo_sigma ? lo_sigma : s > 1.0 ? 1.0 : s;
+        }
+        double w = obs[i].w / total;
+        m->mu[i] = u;
+        m->sigma[i] = s;
+        m->inv_sigma[i] = 1.0 / s;
+        /* Scoring weight w s (see the file comment): the 1/s of the Gaussian cancels. */
+        m->coef[i] = w / (TPE_SQRT2PI * inside_mass(u, s));
+        acc += w;
+        m->cum[i] = acc;
+    }
+    m->cum[k - 1] = 1.0;
+    m->n = k;
+    double reach = sqrt(TPE_CUT2);
+    for (size_t b = 0; b * TPE_BLOCK < k; b++) {
+        double lo = INFINITY, hi = -INFINITY;
+        for (size_t i = b * TPE_BLOCK; i < k && i < (b + 1) * TPE_BLOCK; i++) {
+            double a = m->mu[i] - reach * m->sigma[i], z = m->mu[i] + reach * m->sigma[i];
+            lo = a < lo ? a : lo;
+            hi = z > hi ? z : hi;
+        }
+        m->reach_lo[b] = lo;
+        m->reach_hi[b] = hi;
+    }
+    return 0;
+}
+
+/* The mixture's density at x in [0, 1]. */
+static double mix_pdf(const tpe_mix *m, double x)
+{
+    double p = 0.0;
+    for (size_t b = 0; b * TPE_BLOCK < m->n; b++) {
+        if (x < m->reach_lo[b] || x > m->reach_hi[b])
+            continue;
+        /* Every kernel of a block in reach (the far ones add ~0): exponents, then terms, in
+         * two loops the compiler vectorises (as one it does not), then their sum in order. */
+        size_t at = b * TPE_BLOCK, len = m->n - at < TPE_BLOCK ? m->n - at : TPE_BLOCK;
+        const double *mu = m->mu + at, *inv = m->inv_sigma + at, *coef = m->coef + at;
+        double term[TPE_BLOCK];
+        for (size_t i = 0; i < len; i++) {
+            double z = (x - mu[i]) * inv[i], y = -0.5 * z * z;
+            term[i] = y > -700.0 ? y : -700.0;
+        }
+        for (size_t i = 0; i < len; i++)
+            term[i] = coef[i] * exp_neg(term[i]);
+        for (size_t i = 0; i < len; i++)
+            p += term[i];
+    }
+    return p;
+}
+
+/* ---- univariate decisions ---- */
+
+/* Gathers the u positions of parameter p's good and bad observations, oldest first, with their
+ * age weights. */
+static caviar_status gather(tpe *t, const store_history *h, size_t p, const caviar_dist *d,
+                            const unsigned char *mark, size_t n_good, size_t n_bad,
+                            tpe_obs **good, tpe_obs **bad, caviar_error *err)
+{
+    tpe_obs *g = buf_reserve(&t->good, n_good + 1, sizeof *g);
+    tpe_obs *b = buf_reserve(&t->bad, n_bad + 1, sizeof *b);
+    if (!g || !b)
+        return oom(err);
+    size_t ng = 0, nb = 0;
+    for (size_t i = 0; i < h->n_trials; i++) {
+        if (mark[i] == TPE_NONE)
+            continue;
+        double u = caviar_dist_to_unit(d, store_trial_param(&h->trials[i], p));
+        if (mark[i] == TPE_GOOD) {
+            g[ng] = (tpe_obs){.u = u, .ord = ng};
+            g[ng].w = age_weight(ng, n_good);
+            ng++;
+        } else {
+            b[nb] = (tpe_obs){.u = u, .ord = nb};
+            b[nb].w = age_weight(nb, n_bad);
+            nb++;
+        }
+    }
+    *good = g;
+    *bad = b;
+    return CAVIAR_OK;
+}
+
+/* Density of a categorical mixture (observations obs[0 .. n) whose .u holds the choice index,
+ * weights .w) at choice c, K choices. */
+static double cat_prob(const tpe_obs *obs, size_t n, double prior_weight, size_t K, double c)
+{
+    double total = prior_weight, hit = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        total += obs[i].w;
+        if (obs[i].u == c)
+            hit += obs[i].w;
+    }
+    double a = prior_weight / ((double)n + 1.0), norm = 1.0 + a * (double)K;
+    double obs_part = (hit + a * (total - prior_weight)) / norm;
+    return (obs_part + prior_weight / (double)K) / total;
+}
+
+/* One categorical draw from the good mixture: a kernel by weight, then a choice from its row. */
+static double cat_draw(util_rng *rng, const tpe_obs *obs, size_t n, double prior_weight, size_t K)
+{
+    double total = prior_weight;
+    for (size_t i = 0; i < n; i++)
+        total += obs[i].w;
+    double r = util_rng_uniform(rng) * total;
+    size_t i = 0;
+    while (i < n && r >= obs[i].w)
+        r -= obs[i++].w;
+    double fk = (double)K;
+    if (i == n) /* the prior: uniform */
+        return fmin(floor(util_rng_uniform(rng) * fk), fk - 1);
+    double a = prior_weight / ((double)n + 1.0), x = util_rng_uniform(rng) * (1.0 + a * fk);
+    if (x < 1.0)
+        return obs[i].u;
+    return fmin(floor((x - 1.0) / a), fk - 1);
+}
+
+static caviar_status univariate(tpe *t, const store_history *h, sample_ctx *ctx, size_t p,
+                                const caviar_dist *d, double *internal, caviar_error *err)
+{
+    unsigned char *mark = buf_reserve(&t->mark, h->n_trials, 1);
+    if (!mark)
+        return oom(err);
+    size_t n_good, n_bad = 0;
+    size_t n_p = split_param(t, h, p, mark, &n_good);
+    if (n_p == 0) { /* nothing known about p yet */
+        *internal = sample_uniform(d, ctx->rng);
+        return CAVIAR_OK;
+    }
+    for (size_t i = 0; i < h->n_trials; i++)
+        n_bad += mark[i] == TPE_BAD;
+    tpe_obs *good = NULL, *bad = NULL;
+    caviar_status st = gather(t, h, p, d, mark, n_good, n_bad, &good, &bad, err);
+    if (st != CAVIAR_OK)
+        return st;
+    size_t n_cand = t->set.n_ei_candidates;
+    double pw = t->set.prior_weight, best_score = -INFINITY, best = NAN;
+    if (d->kind == CAVIAR_DIST_CATEGORICAL) {
+        /* Categorical choices were gathered as u = (c + 1/2) / K; use the indices. */
+        size_t K = d->n_choices;
+        for (size_t i = 0; i < n_good; i++)
+            good[i].u = caviar_dist_from_unit(d, good[i].u);
+        for (size_t i = 0; i < n_bad; i++)
+            bad[i].u = caviar_dist_from_unit(d, bad[i].u);
+        for (size_t c = 0; c < n_cand; c++) {
+            double x = cat_draw(ctx->rng, good, n_good, pw, K);
+            double score = log(cat_prob(good, n_good, pw, K, x)) -
+                           log(cat_prob(bad, n_bad, pw, K, x));
+            if (score > best_score || isnan(best))
+                best_score = score, best = x;
+        }
+        *internal = best;
+        return CAVIAR_OK;
+    }
+    double floor_s = sigma_floor(d);
+    size_t most = (n_bad > n_good ? n_bad : n_good) + 1;
+    tpe_obs *tmp = buf_reserve(&t->tmp, most, sizeof *tmp);
+    tpe_kv *kv = buf_reserve(&t->kv, 2 * most, sizeof *kv);
+    if (!tmp || !kv || mix_fit(&t->lmix, good, tmp, kv, n_good, pw, floor_s) != 0 ||
+        mix_fit(&t->gmix, bad, tmp, kv, n_bad, pw, floor_s) != 0)
+        return oom(err);
+    const tpe_mix *l = &t->lmix, *g = &t->gmix;
+    for (size_t c = 0; c < n_cand; c++) {
+        size_t k = pick(l->cum, l->n, util_rng_uniform(ctx->rng));
+        double u = trunc_normal(ctx->rng, l->mu[k], l->sigma[k]), at = snap(d, u);
+        double score = log(mix_pdf(l, at)) - log(mix_pdf(g, at));
+        if (score > best_score || isnan(best))
+            best_score = score, best = u;
+    }
+    *internal = caviar_dist_from_unit(d, best);
+    return CAVIAR_OK;
+}
+
+/* ---- multivariate ---- */
+
+/* Joint-mixture storage for n kernels over D dims, carved from one buffer. */
+static int joint_reserve(tpe_buf *b, tpe_joint *j, size_t n, size_t dims)
+{
+    size_t doubles = n * dims + 2 * n + 4 * dims;
+    double *p = buf_reserve(b, doubles, sizeof *p);
+    if (!p)
+        return -1;
+    j->n = n;
+    j->dims = dims;
+    j->mu = p;
+    j->logc = p + n * dims;
+    j->cum = j->logc + n;
+    j->inv_sigma = j->cum + n;
+    j->sigma = j->inv_sigma + dims;
+    j->log_hit = j->sigma + dims;
+    j->log_miss = j->log_hit + dims;
+    return 0;
+}
+
+/* Fits a joint mixture: j->mu already holds the n - 1 observations (oldest first) and weights
+ * w[0 .. n-1) are their age weights; the prior is kernel n - 1. */
+static void joint_fit(tpe_joint *j, const caviar_dist *const *dists, const double *w,
+                      double prior_weight)
+{
+    size_t n = j->n, D = j->dims, n_obs = n - 1;
+    double total = prior_weight;
+    for (size_t i = 0; i < n_obs; i++)
+        total += w[i];
+    double s0 = TPE_SIGMA0 * pow(n_obs > 0 ? (double)n_obs : 1.0, -1.0 / ((double)D + 4.0));
+    double lo_sigma = 1.0 / fmin(100.0, (double)n + 1.0);
+    for (size_t d = 0; d < D; d++) {
+        double s = s0, fl = sigma_floor(dists[d]);
+        double lo = lo_sigma > fl ? lo_sigma : fl;
+        s = s < lo ? lo : s > 1.0 ? 1.0 : s;
+        j->sigma[d] = s;
+        j->inv_sigma[d] = 1.0 / s;
+        if (dists[d]->kind == CAVIAR_DIST_CATEGORICAL) {
+            double K = (double)dists[d]->n_choices, a = prior_weight / ((double)n_obs + 1.0);
+            j->log_hit[d] = log((1.0 + a) / (1.0 + a * K));
+            j->log_miss[d] = log(a / (1.0 + a * K));
+        }
+        j->mu[n_obs * D + d] = dists[d]->kind == CAVIAR_DIST_CATEGORICAL ? -1.0 : 0.5;
+    }
+    double acc = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        int prior = i == n_obs;
+        double wi = (prior ? prior_weight : w[i]) / total, lc = log(wi);
+        for (size_t d = 0; d < D; d++) {
+            if (dists[d]->kind == CAVIAR_DIST_CATEGORICAL) {
+                if (prior)
+                    lc -= log((double)dists[d]->n_choices);
+                continue;
+            }
+            /* Scoring weight times s, as in one dimension: no log s term. */
+            double s = prior ? 1.0 : j->sigma[d];
+            lc -= log(inside_mass(j->mu[i * D + d], s)) + TPE_LOG_SQRT2PI;
+        }
+        j->logc[i] = lc;
+        acc += wi;
+        j->cum[i] = acc;
+    }
+    j->cum[n - 1] = 1.0;
+}
+
+/* log density of a joint mixture at x[0 .. D), an online log-sum-exp over the kernels; a
+ * kernel stops being evaluated once it is e^-40 below the largest term so far. */
+static double joint_logpdf(const tpe_joint *j, const caviar_dist *const *dists, const double *x)
+{
+    size_t D = j->dims, n_obs = j->n - 1;
+    double m = -INFINITY, s = 0.0;
+    for (size_t i = 0; i < j->n; i++) {
+        const double *mu = j->mu + i * D;
+        int prior = i == n_obs;
+        double lt = j->logc[i];
+        for (size_t d = 0; d < D && lt > m - 40.0; d++) {
+            if (dists[d]->kind == CAVIAR_DIST_CATEGORICAL) {
+                if (!prior)
+                    lt += x[d] == mu[d] ? j->log_hit[d] : j->log_miss[d];
+            } else {
+                double z = (x[d] - mu[d]) * (prior ? 1.0 : j->inv_sigma[d]);
+                lt -= 0.5 * z * z;
+            }
+        }
+        if (lt <= m - 40.0)
+            continue;
+        if (lt > m) {
+            s = s * exp(m - lt) + 1.0;
+            m = lt;
+        } else {
+            s += exp(lt - m);
+        }
+    }
+    return m + log(s);
+}
+
+/* One point drawn from a joint mixture into x[0 .. D) (u for numeric dims, index for
+ * categorical ones; numeric ones snapped to their cell). */
+static void joint_draw(const tpe_joint *j, const caviar_dist *const *dists, util_rng *rng,
+                       double prior_weight, double *x)
+{
+    size_t D = j->dims, n_obs = j->n - 1;
+    size_t i = pick(j->cum, j->n, util_rng_uniform(rng));
+    int prior = i == n_obs;
+    for (size_t d = 0; d < D; d++) {
+        const caviar_dist *dist = dists[d];
+        if (dist->kind == CAVIAR_DIST_CATEGORICAL) {
+            double K = (double)dist->n_choices, a = prior_weight / ((double)n_obs + 1.0);
+            double r = util_rng_uniform(rng);
+            if (prior) {
+                x[d] = fmin(floor(r * K), K - 1);
+            } else {
+                r *= 1.0 + a * K;
+                x[d] = r < 1.0 ? j->mu[i * D + d] : fmin(floor((r - 1.0) / a), K - 1);
+            }
+        } else {
+            double s = prior ? 1.0 : j->sigma[d];
+            x[d] = snap(dist, trunc_normal(rng, j->mu[i * D + d], s));
+        }
+    }
+}
+
+static caviar_status multivariate(tpe *t, const store_history *h, sample_ctx *ctx,
+                                  caviar_error *err)
+{
+    const tpe_rank *rank = t->rank.p;
+    size_t n_params = ctx->n_proposed < h->params.n ? ctx->n_proposed : h->params.n;
+    if (t->n_finished == 0 || n_params == 0)
+        return CAVIAR_OK;
+    /* The joint set: parameters every finished trial has. */
+    size_t *ids = buf_reserve(&t->ids, n_params, sizeof *ids);
+    size_t *counts = buf_reserve(&t->counts, n_params, sizeof *counts);
+    const caviar_dist **dists = buf_reserve(&t->dists, n_params, sizeof *dists);
+    if (!ids || !counts || !dists)
+        return oom(err);
+    memset(counts, 0, n_params * sizeof *counts);
+    for (size_t k = 0; k < t->n_finished; k++)
+        for (size_t p = 0; p < n_params; p++)
+            counts[p] += has_param(h, rank[k].trial, p);
+    size_t D = 0;
+    for (size_t p = 0; p < n_params; p++)
+        if (counts[p] == t->n_finished) {
+            ids[D] = p;
+            dists[D++] = &h->params.params[p].dist;
+        }
+    if (D == 0)
+        return CAVIAR_OK;
+    /* Observations: the finished trials and the liars that have the whole joint set. */
+    unsigned char *mark = buf_reserve(&t->mark, h->n_trials, 1);
+    if (!mark)
+        return oom(err);
+    memset(mark, TPE_NONE, h->n_trials);
+    size_t want = n_good_of(t, t->n_finished), n_good = 0, n_bad = 0;
+    for (size_t k = 0; k < t->n_rank; k++) {
+        size_t d = 0;
+        if (rank[k].cls == TPE_RUNNING)
+            while (d < D && has_param(h, rank[k].trial, ids[d]))
+                d++;
+        if (rank[k].cls == TPE_RUNNING && d < D)
+            continue;
+        if (n_good < want)
+            mark[rank[k].trial] = TPE_GOOD, n_good++;
+        else
+            mark[rank[k].trial] = TPE_BAD, n_bad++;
+    }
+    tpe_joint l, g;
+    size_t n_cand = t->set.n_ei_candidates;
+    double *w = buf_reserve(&t->weights, n_good + n_bad + 2, sizeof *w);
+    double *cand = buf_reserve(&t->cand, n_cand * D, sizeof *cand);
+    if (!w || !cand || joint_reserve(&t->jl_buf, &l, n_good + 1, D) != 0 ||
+        joint_reserve(&t->jg_buf, &g, n_bad + 1, D) != 0)
+        return oom(err);
+    double *wl = w, *wg = w + n_good + 1;
+    size_t ig = 0, ib = 0;
+    for (size_t i = 0; i < h->n_trials; i++) {
+        if (mark[i] == TPE_NONE)
+            continue;
+        tpe_joint *into = mark[i] == TPE_GOOD ? &l : &g;
+        size_t row = mark[i] == TPE_GOOD ? ig++ : ib++;
+        for (size_t d = 0; d < D; d++) {
+            double v = store_trial_param(&h->trials[i], ids[d]);
+            into->mu[row * D + d] =
+                dists[d]->kind == CAVIAR_DIST_CATEGORICAL ? v : caviar_dist_to_unit(dists[d], v);
+        }
+        if (mark[i] == TPE_GOOD)
+            wl[row] = age_weight(row, n_good);
+        else
+            wg[row] = age_weight(row, n_bad);
+    }
+    double pw = t->set.prior_weight;
+    joint_fit(&l, dists, wl, pw);
+    joint_fit(&g, dists, wg, pw);
+    double best_score = -INFINITY;
+    size_t best = 0;
+    for (size_t c = 0; c < n_cand; c++) {
+        double *x = cand + c * D;
+        joint_draw(&l, dists, ctx->rng, pw, x);
+        double score = joint_logpdf(&l, dists, x) - joint_logpdf(&g, dists, x);
+        if (score > best_score)
+            best_score = score, best = c;
+    }
+    for (size_t d = 0; d < D; d++) {
+        double x = cand[best * D + d];
+        ctx->proposed[ids[d]] =
+            dists[d]->kind == CAVIAR_DIST_CATEGORICAL ? x : caviar_dist_from_unit(dists[d], x);
+    }
+    return CAVIAR_OK;
+}
+
+/* ---- the sampler type ---- */
+
+static void tpe_destroy(void *self)
+{
+    tpe *t = self;
+    if (!t)
+        return;
+    tpe_buf *bufs[] = {&t->sig,    &t->rank, &t->changed, &t->flag,   &t->mark,
+                       &t->good,   &t->bad,  &t->tmp,     &t->kv,     &t->cand,
+                       &t->ids,    &t->counts, &t->dists, &t->weights, &t->jl_buf,
+                       &t->jg_buf};
+    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
+        free(bufs[i]->p);
+    free(t->lmix.mu);
+    free(t->gmix.mu);
+    free(t);
+}
+
+static caviar_status tpe_create(util_settings *kv, uint64_t seed, caviar_direction direction,
+                                void **self, caviar_error *err)
+{
+    (void)seed; /* every draw comes from the trial's own stream */
+    tpe_settings set = {.n_startup = 10, .n_ei_candidates = 24, .gamma = 0.1,
+                        .prior_weight = 1.0, .multivariate = 0, .constant_liar = 1};
+    caviar_status st;
+    if ((st = util_settings_size(kv, "n_startup", 0, 1000000, &set.n_startup, err)) !=
+            CAVIAR_OK ||
+        (st = util_settings_size(kv, "n_ei_candidates", 1, 10000, &set.n_ei_candidates,
+                                 err)) != CAVIAR_OK ||
+        (st = util_settings_double(kv, "gamma", 0.001, 1, &set.gamma, err)) != CAVIAR_OK ||
+        (st = util_settings_bool(kv, "multivariate", &set.multivariate, err)) != CAVIAR_OK ||
+        (st = util_settings_bool(kv, "constant_liar", &set.constant_liar, err)) != CAVIAR_OK ||
+        (st = util_settings_double(kv, "prior_weight", 0.001, 1000, &set.prior_weight, err)) !=
+            CAVIAR_OK)
+        return st;
+    tpe *t = calloc(1, sizeof *t);
+    if (!t)
+        return oom(err);
+    t->set = set;
+    t->direction = direction;
+    *self = t;
+    return CAVIAR_OK;
+}
+
+static caviar_status tpe_begin(void *self, const store_history *h, sample_ctx *ctx,
+                               caviar_error *err)
+{
+    tpe *t = self;
+    if (!t->set.multivariate)
+        return CAVIAR_OK;
+    caviar_status st = rank_update(t, h, ctx->number, err);
+    if (st != CAVIAR_OK || t->n_finished < t->set.n_startup)
+        return st;
+    return multivariate(t, h, ctx, err);
+}
+
+static caviar_status tpe_sample(void *self, const store_history *h, sample_ctx *ctx,
+                                size_t param, const caviar_dist *d, double *internal,
+                                caviar_error *err)
+{
+    tpe *t = self;
+    caviar_status st = rank_update(t, h, ctx->number, err);
+    if (st != CAVIAR_OK)
+        return st;
+    if (t->n_finished < t->set.n_startup) {
+        *internal = sample_uniform(d, ctx->rng);
+        return CAVIAR_OK;
+    }
+    return univariate(t, h, ctx, param, d, internal, err);
+}
+
+const sample_type sample_tpe = {
+    .name = "tpe",
+    .keys = tpe_keys,
+    .create = tpe_create,
+    .destroy = tpe_destroy,
+    .begin = tpe_begin,
+    .sample = tpe_sample,
+};
