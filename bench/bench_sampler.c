@@ -77,7 +77,6 @@ static const struct {
 } KNOWN_VARIANTS[] = {
     {"random", "random", ""},
     {"sobol", "sobol", ""},
-    {"grid", "grid", ""},
     {"coarse-to-fine", "coarse-to-fine", ""},
     {"tpe", "tpe", ""},
     {"tpe-multivariate", "tpe", "multivariate=true"},
@@ -554,9 +553,10 @@ static void usage(FILE *f)
           "\n"
           "  --overhead            run the overhead measurement\n"
           "  --quality             run the search-quality measurement\n"
-          "  --samplers LIST       comma-separated labels for both parts: random, sobol, grid,\n"
+          "  --samplers LIST       comma-separated labels for both parts: random, sobol,\n"
           "                        coarse-to-fine, tpe, tpe-multivariate (tpe with\n"
-          "                        multivariate=true), or any sampler name (default settings)\n"
+          "                        multivariate=true), or any sampler name (default settings;\n"
+          "                        grid fails here: its float parameters need grid points)\n"
           "  --overhead-samplers LIST  for the overhead only\n"
           "                        (default random,sobol,tpe,tpe-multivariate,coarse-to-fine)\n"
           "  --quality-samplers LIST   for the quality only\n"

@@ -22,13 +22,34 @@
  *      trials that have it, with its own split.
  *   4. Fit l(u) to the good set and g(u) to the bad set: mixtures of Gaussian kernels truncated
  *      to [0, 1], one per observation at its u, plus a prior kernel (mean 1/2, sigma 1, weight
- *      prior_weight). Kernel weights: 1 for the newest 25 of a set, the older ones ramped
- *      linearly from 1/n up to 1 (recent trials matter more). Bandwidth of an observation's
- *      kernel: the larger distance to its neighbours among the sorted means (the prior mean
- *      included; the outermost kernels use their inner neighbour only), clipped to
- *      [1/min(100, n + 2), 1] with n the set's size (the "magic clip", which keeps kernels from
- *      collapsing onto a point) and, for integers and stepped floats, to at least half a cell
- *      (0.5 / number of admissible values).
+ *      prior_weight). Kernel weights in the bad set: 1 for the newest 25, the older ones
+ *      ramped linearly from 1/n up to 1 (recent trials matter more). Kernel weights in the
+ *      good set (at most 25 trials, so never ramped): the improvement y* - y of each trial
+ *      over y*, the value of the first bad observation, scaled to average 1 (so the prior
+ *      keeps its share of l). TPE's derivation of expected improvement has the improvement
+ *      inside the integral over the good region; weighting the good kernels by it makes l
+ *      that integrand's estimate, instead of counting a trial that barely made the cut as
+ *      much as the best one. Where there is no such value (the first bad observation is
+ *      PRUNED or RUNNING, so the good set may hold pruned trials too; an infinite value; all
+ *      improvements 0) the good kernels weigh 1. Measured against weight 1 (caviar's
+ *      harness, seeds 0..1199, probability that a run with the weighting ends better than a
+ *      run without, after 50 / 100 trials): Branin 0.51 / 0.53, Hartmann-6 0.50 / 0.50,
+ *      Styblinski-Tang 4-D 0.51 / 0.50, shifted Rosenbrock 2-D 0.52 / 0.55, a 6-D quadratic
+ *      in five floats and a log-scale learning rate 0.50 / 0.51, a 5-D mix of integers, a
+ *      stepped float and log floats 0.52 / 0.53 (0.5: a tie; one standard error is 0.012);
+ *      a 3-D function with a categorical, 400 seeds, 0.53 / 0.50. The joint estimator below
+ *      keeps weight 1: there the weighting cost Styblinski-Tang 4-D after 100 trials (0.46
+ *      over 800 seeds, fewer runs reaching the global minimum) while helping elsewhere.
+ *      Bandwidth of an observation's kernel: the larger distance to its neighbours among the
+ *      sorted means (the prior mean included; the outermost kernels use their inner neighbour
+ *      only), clipped to [1/min(100, n + 2), 1] with n the set's size (the "magic clip", which
+ *      keeps kernels from collapsing onto a point) and, for integers and stepped floats, to at
+ *      least half a cell (0.5 / number of admissible values). Split and bandwidths are
+ *      Optuna 3.1's defaults; measured the same way (400 seeds, after 100 trials), Hyperopt's
+ *      gamma rule ceil(0.25 sqrt n) lost on all six functions (0.20 to 0.47), a clip by the
+ *      number of all observations instead of the set's size lost on four (0.21 to 0.46), the
+ *      endpoints as neighbours of the outermost kernels and 48 candidates were ties or
+ *      slightly worse.
  *   5. Draw n_ei_candidates points from l (a kernel by weight, then its truncated Gaussian),
  *      keep the one with the largest l(u)/g(u) (TPE's expected-improvement criterion), and map
  *      it back with caviar_dist_from_unit. Integers and stepped floats are kernels on u like
@@ -647,6 +668,42 @@ static double mix_pdf(const tpe_mix *m, double x)
 
 /* ---- univariate decisions ---- */
 
+/* Improvement weights of a good set (see step 4 of the file comment): w[j] for the j-th good
+ * observation in trial order (as gather() lists them) is y* - y_j, with y* the signed value of
+ * the first bad observation in rank order, scaled so that the n_good weights average 1.
+ * Returns 0 and leaves w unspecified when they do not apply: the first bad observation is not
+ * COMPLETE (then some good ones may not be either), there is none, or the improvements sum to
+ * 0 or to infinity; the caller then keeps weight 1 for each. */
+static int improvement_weights(const tpe *t, const store_history *h, const unsigned char *mark,
+                               size_t n_good, double *w)
+{
+    const tpe_rank *rank = t->rank.p;
+    double thr = NAN;
+    for (size_t k = 0; k < t->n_rank && isnan(thr); k++) {
+        if (mark[rank[k].trial] != TPE_BAD)
+            continue;
+        if (rank[k].cls != TPE_COMPLETE)
+            return 0;
+        thr = rank[k].key1;
+    }
+    if (isnan(thr))
+        return 0;
+    /* Good observations rank before the threshold, so every term is >= 0 (ties give 0). */
+    double sum = 0.0;
+    size_t j = 0;
+    for (size_t i = 0; i < h->n_trials && j < n_good; i++) {
+        if (mark[i] != TPE_GOOD)
+            continue;
+        w[j] = thr - signed_value(t, h->trials[i].value);
+        sum += w[j++];
+    }
+    if (j != n_good || !(sum > 0.0) || isinf(sum))
+        return 0;
+    for (size_t k = 0; k < n_good; k++)
+        w[k] *= (double)n_good / sum;
+    return 1;
+}
+
 /* Gathers the u positions of parameter p's good and bad observations, oldest first, with their
  * age weights. */
 static caviar_status gather(tpe *t, const store_history *h, size_t p, const caviar_dist *d,
@@ -729,6 +786,12 @@ static caviar_status univariate(tpe *t, const store_history *h, sample_ctx *ctx,
     caviar_status st = gather(t, h, p, d, mark, n_good, n_bad, &good, &bad, err);
     if (st != CAVIAR_OK)
         return st;
+    double *iw = buf_reserve(&t->weights, n_good + 1, sizeof *iw);
+    if (!iw)
+        return oom(err);
+    if (improvement_weights(t, h, mark, n_good, iw))
+        for (size_t i = 0; i < n_good; i++)
+            good[i].w = iw[i];
     size_t n_cand = t->set.n_ei_candidates;
     double pw = t->set.prior_weight, best_score = -INFINITY, best = NAN;
     if (d->kind == CAVIAR_DIST_CATEGORICAL) {
