@@ -424,6 +424,8 @@ static void print_machine(int json)
     const char *blas_config = openblas_get_config();
     const char *blas_core = openblas_get_corename();
     const char *threads_env = getenv("OPENBLAS_NUM_THREADS");
+    /* set, it overrides OpenBLAS's choice of kernels for the CPU */
+    const char *core_env = getenv("OPENBLAS_CORETYPE");
     long n_cpus = sysconf(_SC_NPROCESSORS_ONLN);
     double load = load_average();
     cpu_model(cpu, sizeof cpu);
@@ -437,6 +439,7 @@ static void print_machine(int json)
         jw_str(&j, "openblas_config", blas_config);
         jw_str(&j, "openblas_core", blas_core);
         jw_str(&j, "OPENBLAS_NUM_THREADS", threads_env);
+        jw_str(&j, "OPENBLAS_CORETYPE", core_env);
         jw_str(&j, "caviar_version", caviar_version());
         jw_str(&j, "build_type", BENCH_BUILD_TYPE);
         jw_str(&j, "native", BENCH_NATIVE);
@@ -447,8 +450,9 @@ static void print_machine(int json)
         fputc('\n', stdout);
     } else {
         printf("machine   %s, %ld CPUs online, load average %.2f\n", cpu, n_cpus, load);
-        printf("OpenBLAS  %s (core %s), OPENBLAS_NUM_THREADS=%s\n", blas_config ? blas_config : "?",
-               blas_core ? blas_core : "?", threads_env ? threads_env : "(unset)");
+        printf("OpenBLAS  %s (core %s), OPENBLAS_NUM_THREADS=%s, OPENBLAS_CORETYPE=%s\n",
+               blas_config ? blas_config : "?", blas_core ? blas_core : "?",
+               threads_env ? threads_env : "(unset)", core_env ? core_env : "(unset)");
         printf("caviar    %s, %s build, native %s\n", caviar_version(), BENCH_BUILD_TYPE,
                BENCH_NATIVE);
     }
@@ -956,7 +960,7 @@ static const char *const PEER_VARIANTS[N_PEER_VARIANTS] = {"1thread", "2threads"
                                                            "2threads-blas1"};
 
 typedef struct summary {
-    char date[64], commit[64], cpu[256], blas[512], peer_name[64];
+    char date[64], commit[64], cpu[256], blas[512], peer_name[64], coretype[64];
     double dirty, n_cpus, loadavg;
     sum_train single[N_CONFIGS + 1];  /* by config id */
     sum_train threads2;
@@ -1042,6 +1046,7 @@ static int summary_read(const char *path, summary *s)
         } else if (strcmp(kind, "machine") == 0) {
             json_str(line, "cpu", s->cpu, sizeof s->cpu);
             json_str(line, "openblas_config", s->blas, sizeof s->blas);
+            json_str(line, "OPENBLAS_CORETYPE", s->coretype, sizeof s->coretype);
             json_num(line, "n_cpus", &s->n_cpus);
             json_num(line, "loadavg_1min", &s->loadavg);
         } else if (strcmp(kind, "train") == 0 && json_num(line, "config", &v)) {
@@ -1176,7 +1181,8 @@ static void summary_print_text(const summary *s, const summary_figures *f)
     printf("\ncaviar training benchmark, %s, commit %s%s\n", s->date[0] ? s->date : "?",
            s->commit[0] ? s->commit : "?", s->dirty == 1 ? " (with uncommitted changes)" : "");
     printf("machine: %s, %.0f CPUs, load average %.2f at the start\n", s->cpu, s->n_cpus, s->loadavg);
-    printf("OpenBLAS: %s\n", s->blas);
+    printf("OpenBLAS: %s%s%s\n", s->blas, s->coretype[0] ? ", kernels forced by OPENBLAS_CORETYPE=" : "",
+           s->coretype);
     printf("Fashion-MNIST, 60,000 training images; ReLU, Adam lr 1e-3; %.0f epoch%s timed after a "
            "warm-up epoch on 10%%, one BLAS thread\n", epochs, epochs == 1 ? "" : "s");
     printf("FLOPs per sample = 2·Σ n_in·n_out (forward) + 2·Σ n_in·n_out (weight gradients)\n"

@@ -13,7 +13,8 @@
  *
  * Combination k, 0 <= k < N (N the product of the axis lengths), is decoded in mixed radix with
  * the last declared parameter varying fastest: unshuffled, the trials run like nested loops in
- * declaration order. Each new trial claims k with the store's atomic counter "grid" in admit(),
+ * declaration order. Each new trial claims k with the store's atomic counter in admit(), named
+ * "grid:" and a CRC of the axes (so that another grid in the same study starts afresh),
  * so that no two workers, processes or machines, run the same combination; when k reaches N the
  * grid is done and admit() returns CAVIAR_STOPPED, before any trial is created.
  *
@@ -39,7 +40,10 @@
  * decode claims against another grid. A parameter the objective asks for that is not on the
  * grid is an error in sample(): a grid search has no other source of values.
  */
+#include <stdio.h>
 #include <stdlib.h>
+
+#include <zlib.h>
 
 #include "sample.h"
 
@@ -64,6 +68,7 @@ typedef struct grid {
     grid_axis *axes;
     uint64_t total;
     unsigned half_bits;
+    char counter[32]; /* the store counter of this grid: "grid:" and a CRC of its axes */
 } grid;
 
 static const char *const grid_keys[] = {"shuffle", NULL};
@@ -172,6 +177,21 @@ static caviar_status grid_build(grid *g, const store_history *h, caviar_error *e
         total *= g->axes[i].n;
     }
     g->total = total;
+    /* The claim counter is named after the grid itself, so that a process resuming the study
+     * with other declared parameters gets a fresh count instead of decoding another grid's. */
+    uLong crc = crc32(0L, Z_NULL, 0);
+    for (size_t i = 0; i < n; i++) {
+        char dist[256], desc[512];
+        const space_param *p = &h->params.params[i];
+        int len = snprintf(desc, sizeof desc, "%s=%s/%llu;", p->name,
+                           space_describe(&p->dist, dist, sizeof dist),
+                           (unsigned long long)g->axes[i].n);
+        if (len < 0)
+            len = 0;
+        crc = crc32(crc, (const Bytef *)desc, (uInt)((size_t)len < sizeof desc ? (size_t)len
+                                                                                : sizeof desc - 1));
+    }
+    snprintf(g->counter, sizeof g->counter, "grid:%08lx", (unsigned long)crc);
     g->half_bits = 1;
     while (g->half_bits < 31 && ((uint64_t)1 << (2 * g->half_bits)) < total)
         g->half_bits++;
@@ -227,7 +247,7 @@ static caviar_status grid_admit(void *self, const store_history *h, sample_ctx *
                         "trial\nhint: start a new study to search a different space",
                         h->params.params[g->n_axes].name, (unsigned long long)g->total);
     uint64_t k;
-    if ((st = ctx->st->type->next_count(ctx->st, ctx->study, "grid", &k, err)) != CAVIAR_OK)
+    if ((st = ctx->st->type->next_count(ctx->st, ctx->study, g->counter, &k, err)) != CAVIAR_OK)
         return st;
     if (k >= g->total)
         return util_err(err, CAVIAR_STOPPED, "grid sampler: the grid of %llu point%s is done",
