@@ -14,7 +14,7 @@
 # and writes every figure to bench/results/train-<UTC date>.jsonl (one JSON object per line)
 # with the summary table beside it in train-<UTC date>.txt, and prints that table.
 #
-# usage: bench/run_bench.sh [--configs "1 2 3 4"] [--epochs N] [--sgemm-seconds S]
+# usage: bench/run_bench.sh [--configs "1 2 3 4"] [--epochs N (3)] [--sgemm-seconds S (2)]
 #                           [--no-peer] [--no-parallel] [--out FILE.jsonl]
 # environment:
 #   CAVIAR_BUILD_DIR   build directory (default: ${TMPDIR:-/tmp}/caviar-bench-build)
@@ -27,7 +27,7 @@ set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 configs="1 2 3 4"
-epochs=1
+epochs=3
 sgemm_seconds=2
 run_peer=1
 run_parallel=1
@@ -181,7 +181,8 @@ elif [ "$run_peer" = 1 ]; then
 fi
 
 # ---- summary ----
-"$bench" --summary "$out" --json >>"$out"
+summary=$("$bench" --summary "$out" --json) # read the file whole before adding to it
+printf '%s\n' "$summary" >>"$out"
 "$bench" --summary "$out" | tee "$text"
 echo
 echo "results: $out"
