@@ -123,6 +123,10 @@ const float *nn_forward_infer(caviar_nn *nn, const float *x, size_t B)
     return inp;
 }
 
+/* Every parameter is read and written each step whatever the batch size, so at batch 32 this
+ * loop is a quarter of a step. The AVX2 clone runs it eight floats wide instead of four, with
+ * the same bits (see UTIL_CLONES_AVX2). */
+UTIL_CLONES_AVX2
 void nn_optimizer_step(caviar_nn *nn, double lr)
 {
     const caviar_nn_hparams *hp = &nn->hp;

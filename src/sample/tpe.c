@@ -631,15 +631,10 @@ static int mix_fit(tpe_mix *m, tpe_obs *obs, tpe_obs *tmp, tpe_kv *kv, size_t n,
     return mix_fit_sorted(m, obs, n + 1, floor);
 }
 
-/* On x86-64 with GCC and glibc, the hot loops (mix_fit_sorted, mix_pdf_batch) also get an AVX2 version chosen at load time: the
- * same IEEE operations on four lanes instead of two (AVX2 alone brings no fused multiply-add,
- * so the results are the same bits). */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
-    defined(__GLIBC__)
-#define TPE_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define TPE_CLONES
-#endif
+/* The hot loops (mix_fit_sorted, mix_pdf_batch) also get an AVX2 version chosen at load time
+ * where the platform allows (UTIL_CLONES_AVX2): the same IEEE operations on four lanes instead
+ * of two, so the results are the same bits. */
+#define TPE_CLONES UTIL_CLONES_AVX2
 
 /* The fit of mix_fit to obs[0 .. k) already in obs_cmp order, the prior among them. */
 TPE_CLONES

@@ -14,6 +14,19 @@
 
 #include "caviar/common.h"
 
+/* ---- code generation -------------------------------------------------------------------
+ * UTIL_CLONES_AVX2 before a function compiles it twice, for AVX2 and for the baseline, and picks
+ * the version when the program loads (GCC's target_clones; x86-64 Linux with glibc only,
+ * elsewhere it is empty). Only for loops whose results do not depend on the vector width:
+ * without FMA (which AVX2 alone does not enable, and ISO C11 does not contract into) every
+ * element gets the same IEEE operations in the same order, so the bits are the same. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
+    defined(__GLIBC__)
+#define UTIL_CLONES_AVX2 __attribute__((target_clones("avx2", "default")))
+#else
+#define UTIL_CLONES_AVX2
+#endif
+
 /* ---- random numbers --------------------------------------------------------------------------
  * xoshiro256** (Blackman and Vigna), seeded through splitmix64 so that any 64-bit seed, 0
  * included, gives a well-mixed state. The whole state is four words: copying the struct forks
