@@ -54,43 +54,11 @@ done
 # OpenBLAS starts, so it cannot be left to bench_train.
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 
-# ---- build ----
-if [ -n "${CAVIAR_BENCH_BIN:-}" ]; then
-    bench=$CAVIAR_BENCH_BIN
-else
-    build=${CAVIAR_BUILD_DIR:-${TMPDIR:-/tmp}/caviar-bench-build}
-    log="$build.log"
-    echo "building bench_train (Release) in $build ..."
-    if ! { cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release &&
-           cmake --build "$build" -j "$(nproc)" --target bench_train; } >"$log" 2>&1; then
-        tail -n 30 "$log" >&2
-        echo "run_bench.sh: the build failed; the whole log is in $log" >&2
-        exit 1
-    fi
-    bench="$build/bench/bench_train"
-fi
-
-# ---- where the figures go ----
-stamp=$(date -u +%Y%m%dT%H%M%SZ)
-if [ -z "$out" ]; then
-    mkdir -p "$repo/bench/results"
-    out="$repo/bench/results/train-$stamp.jsonl"
-fi
-text="${out%.jsonl}.txt"
-mkdir -p "$(dirname "$out")"
-: >"$out"
-
-json_string() { # a shell string as a JSON string
-    local s=${1//\\/\\\\}
-    s=${s//\"/\\\"}
-    printf '"%s"' "$s"
-}
-
-commit=$(git -C "$repo" rev-parse --verify --quiet HEAD 2>/dev/null || echo none)
-dirty=false
-if [ -n "$(git -C "$repo" status --porcelain 2>/dev/null)" ]; then dirty=true; fi
-python=${CAVIAR_PYTHON:-/usr/bin/python3}
-peers=${CAVIAR_PEERS_DIR:-$repo/../shared/peers}
+# ---- build, results file, repository state (common.sh) ----
+# shellcheck source=bench/common.sh
+. "$repo/bench/common.sh"
+bench_build bench_train "${CAVIAR_BENCH_BIN:-}"
+bench_results train
 torch_version=""
 if [ "$run_peer" = 1 ] && [ -f "$peers/torch_mlp.py" ] &&
    torch_version=$("$python" -c 'import torch; print(torch.__version__)' 2>/dev/null); then

@@ -64,43 +64,11 @@ done
 # core it uses. Optuna runs as a user would run it, with no thread variables set.
 bench_env=(env OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1)
 
-# ---- build ----
-if [ -n "${CAVIAR_BENCH_SAMPLER_BIN:-}" ]; then
-    bench=$CAVIAR_BENCH_SAMPLER_BIN
-else
-    build=${CAVIAR_BUILD_DIR:-${TMPDIR:-/tmp}/caviar-bench-build}
-    log="$build.sampler.log"
-    echo "building bench_sampler (Release) in $build ..."
-    if ! { cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release &&
-           cmake --build "$build" -j "$(nproc)" --target bench_sampler; } >"$log" 2>&1; then
-        tail -n 30 "$log" >&2
-        echo "run_sampler_bench.sh: the build failed; the whole log is in $log" >&2
-        exit 1
-    fi
-    bench="$build/bench/bench_sampler"
-fi
-
-# ---- where the figures go ----
-stamp=$(date -u +%Y%m%dT%H%M%SZ)
-if [ -z "$out" ]; then
-    mkdir -p "$repo/bench/results"
-    out="$repo/bench/results/sampler-$stamp.jsonl"
-fi
-text="${out%.jsonl}.txt"
-mkdir -p "$(dirname "$out")"
-: >"$out"
-
-json_string() { # a shell string as a JSON string
-    local s=${1//\\/\\\\}
-    s=${s//\"/\\\"}
-    printf '"%s"' "$s"
-}
-
-commit=$(git -C "$repo" rev-parse --verify --quiet HEAD 2>/dev/null || echo none)
-dirty=false
-if [ -n "$(git -C "$repo" status --porcelain 2>/dev/null)" ]; then dirty=true; fi
-python=${CAVIAR_PYTHON:-/usr/bin/python3}
-peers=${CAVIAR_PEERS_DIR:-$repo/../shared/peers}
+# ---- build, results file, repository state (common.sh) ----
+# shellcheck source=bench/common.sh
+. "$repo/bench/common.sh"
+bench_build bench_sampler "${CAVIAR_BENCH_SAMPLER_BIN:-}"
+bench_results sampler
 optuna_version=""
 numpy_version=""
 python_version=$("$python" -c 'import platform; print(platform.python_version())' 2>/dev/null || true)
@@ -173,7 +141,9 @@ elif [ "$run_peer" = 1 ]; then
 fi
 
 # ---- summary ----
-"$bench" --summary "$out" --json >>"$out"
+# The summary of the figures is appended to the same file: read it whole first.
+summary=$("$bench" --summary "$out" --json)
+printf '%s\n' "$summary" >>"$out"
 "$bench" --summary "$out" | tee "$text"
 echo
 echo "results: $out"
