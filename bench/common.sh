@@ -1,8 +1,8 @@
 # common.sh — what the benchmark scripts share; sourced by run_bench.sh and run_sampler_bench.sh
+# after they have set $repo and parsed their options.
 # shellcheck shell=bash
 # The variables it sets are read by the scripts that source it, and $repo is theirs:
 # shellcheck disable=SC2034,SC2154
-# after they have set $repo and parsed their options.
 
 # bench_build TARGET OVERRIDE: sets $bench to the benchmark binary — $OVERRIDE when it is set,
 # else TARGET built in Release in ${CAVIAR_BUILD_DIR:-/tmp/caviar-bench-build} (log beside it).
