@@ -125,7 +125,23 @@ typedef struct caviar_study_opts {
     const char *pruner;           /* none (default), median, percentile, successive-halving,
                                      hyperband, threshold, patience */
     const char *pruner_settings;
-    const char *storage;          /* NULL or ":memory:" */
+    /* Where the study lives: NULL or ":memory:" (this process only); a SQLite file
+     * ("caviar.db", "sqlite:PATH"), shared by the processes of one machine; a PostgreSQL URL
+     * ("postgresql://user@host:5432/db", the PG* environment variables filling the gaps),
+     * shared by any number of machines. A study that exists is resumed: its trials stay. */
+    const char *storage;
+    /* The budget: 0, or ask returns CAVIAR_STOPPED once the study holds this many trials,
+     * counted across every worker (a re-run of a lost trial replaces it). */
+    uint64_t max_trials;
+    /* Workers that may die: every heartbeat seconds (0: never) a thread refreshes the
+     * heartbeat of this process's running trials; a running trial whose heartbeat is older
+     * than grace seconds (0: never) is ended FAIL ("worker lost") by the next ask of any
+     * worker, and re-run with the same parameters up to max_retries times. */
+    double heartbeat, grace;
+    unsigned max_retries;
+    /* Opaque text kept with the study when it is created (a command line keeps the objective
+     * there, so that a worker joining later runs the same one); NULL for none. */
+    const char *spec;
 } caviar_study_opts;
 
 void caviar_study_opts_init(caviar_study_opts *opts);
@@ -149,13 +165,24 @@ caviar_status caviar_study_enqueue(caviar_study *study, const char *const *names
                                    const double *values, size_t n, caviar_error *err);
 
 /* A new RUNNING trial (a queued one, or a fresh number). Returns NULL with status
- * CAVIAR_STOPPED in err when the sampler has nothing left to give (a finished grid). */
+ * CAVIAR_STOPPED in err when the sampler has nothing left to give (a finished grid) or the
+ * budget (opts.max_trials) is spent. */
 caviar_trial *caviar_study_ask(caviar_study *study, caviar_error *err);
 
 /* Ends a trial: COMPLETE with its value, PRUNED (value: the last reported one, or NaN) or FAIL
  * (value ignored). A COMPLETE trial with a NaN value is recorded as FAIL. */
 caviar_status caviar_study_tell(caviar_study *study, caviar_trial *trial, caviar_trial_state state,
                                 double value, caviar_error *err);
+/* Ends a trial FAIL with a reason ("interrupted") that is not the trial's fault; with requeue,
+ * the same transaction queues a re-run with the same parameters, which the next ask of any
+ * worker takes first. */
+caviar_status caviar_study_abandon(caviar_study *study, caviar_trial *trial, const char *reason,
+                                   int requeue, caviar_error *err);
+/* Ends now the running trials of the study whose heartbeat is older than opts.grace (see
+ * caviar_study_opts); *n_lost (may be NULL) receives how many. ask() does this by itself. */
+caviar_status caviar_study_reap(caviar_study *study, size_t *n_lost, caviar_error *err);
+/* This process's worker id, as recorded with the trials it runs ("host:pid:random"). */
+const char *caviar_study_worker(const caviar_study *study);
 
 /* ---- trials ------------------------------------------------------------------------------- */
 
@@ -210,6 +237,9 @@ typedef struct caviar_trial_view {
     size_t n_attrs;
     const caviar_attr *attrs;
     double start_time, end_time; /* seconds since the Unix epoch; end 0 while running */
+    const char *fail_reason;     /* FAIL: why, when known ("worker lost", "interrupted") */
+    int64_t retry_of;            /* the trial this one re-runs, or -1 */
+    int requeued;                /* FAIL and re-run by a later trial */
 } caviar_trial_view;
 
 size_t caviar_study_n_trials(const caviar_study *study);
@@ -225,6 +255,57 @@ typedef struct caviar_study_summary {
 } caviar_study_summary;
 
 void caviar_study_summarize(const caviar_study *study, caviar_study_summary *out);
+
+/* ---- running trials: workers and the runner ----------------------------------------------- */
+
+/* An objective: runs one trial (suggest, train, report, check should_prune) and returns how it
+ * ended: COMPLETE with *value, PRUNED (*value: its last value, or NaN), or FAIL with the reason
+ * in err. It runs in a worker process. */
+typedef caviar_trial_state (*caviar_objective)(caviar_trial *trial, void *user, double *value,
+                                               caviar_error *err);
+
+typedef struct caviar_work_opts {
+    unsigned jobs;        /* caviar_run: worker processes (0: the number of cores) */
+    double max_seconds;   /* 0, or start no trial after this many seconds of this run */
+    double poll;          /* seconds between looks at the study while others finish (0: 0.2) */
+    int replace_dead;     /* caviar_run: start a new worker when one is killed (default 1) */
+    int quiet;            /* no line on stderr per lost worker or failed trial */
+} caviar_work_opts;
+
+void caviar_work_opts_init(caviar_work_opts *w);
+
+/* What a worker or a run did. */
+typedef struct caviar_work_stats {
+    size_t n_run;         /* trials this worker (run: all its workers) ended */
+    size_t n_interrupted; /* trials ended FAIL "interrupted" and re-queued */
+    size_t n_lost;        /* caviar_run: workers killed by a signal (and replaced) */
+    size_t n_failed_workers; /* caviar_run: workers that stopped on an error */
+    int interrupted;      /* stopped by SIGINT or SIGTERM */
+} caviar_work_stats;
+
+/* One worker in this process: asks, runs and tells trials until the budget (opts.max_trials,
+ * counted across every worker), the time limit, the end of the sampler (a finished grid), or
+ * SIGINT/SIGTERM. When nothing is left to start but trials of other workers are still running,
+ * it waits for them (one of them may be lost and re-queued), reaping stale ones as it goes.
+ * With opts.heartbeat > 0 a thread keeps this worker's trials alive. On SIGINT or SIGTERM the
+ * running trial is ended FAIL "interrupted" and re-queued, and the call returns
+ * CAVIAR_STOPPED with stats->interrupted = 1. */
+caviar_status caviar_work(const caviar_study_opts *opts, const caviar_work_opts *w,
+                          caviar_objective objective, void *user, caviar_work_stats *stats,
+                          caviar_error *err);
+
+/* w->jobs worker processes (fork) each running caviar_work() on the same study, which must live
+ * in a store shared between processes (SQLite or PostgreSQL). A worker killed by a signal is
+ * replaced while the study goes on (its trial is found stale and re-run after opts.grace). The
+ * first SIGINT (Ctrl-C) or SIGTERM is passed to the workers, which stop cleanly; a second one
+ * kills them at once (SIGKILL) and returns. */
+caviar_status caviar_run(const caviar_study_opts *opts, const caviar_work_opts *w,
+                         caviar_objective objective, void *user, caviar_work_stats *stats,
+                         caviar_error *err);
+
+/* Whether this process was asked to stop (SIGINT or SIGTERM during caviar_work): long
+ * objectives should poll it (caviar_trial_should_prune() also returns 1 then). */
+int caviar_stop_requested(void);
 
 #ifdef __cplusplus
 }

@@ -7,6 +7,9 @@ packages=(
   build-essential cmake pkg-config   # compiler and build
   libopenblas-dev                    # BLAS for the trainer's matrix products
   zlib1g-dev                         # gzipped IDX files, checkpoint checksums
+  libsqlite3-dev                     # the default study database
+  libpq-dev                          # PostgreSQL studies shared by many machines
+  postgresql                         # a real server for the storage tests (started by them)
   libcmocka-dev                      # unit tests
   dataset-fashion-mnist              # the main job's data
 )

@@ -59,7 +59,7 @@ static void h_open(harness *hs, const char *settings, uint64_t seed, caviar_dire
     hs->seed = seed;
     hs->direction = dir;
     store_history_init(&hs->h);
-    store_study_info info = {"c2f", dir, seed, "coarse-to-fine", settings, "none", NULL};
+    store_study_info info = {"c2f", dir, seed, "coarse-to-fine", settings, "none", NULL, NULL};
     assert_non_null(hs->type);
     if (hs->type->open(NULL, &hs->st, &err) != CAVIAR_OK ||
         hs->type->open_study(hs->st, &info, &hs->study, &err) != CAVIAR_OK ||
@@ -79,7 +79,8 @@ static void h_ask(harness *hs, live *t)
 {
     caviar_error err;
     h_sync(hs);
-    if (hs->type->create_running(hs->st, hs->study, &t->number, &err) != CAVIAR_OK)
+    store_start start = {.worker = "test"};
+    if (hs->type->create_running(hs->st, hs->study, &start, &t->number, NULL, &err) != CAVIAR_OK)
         fail_msg("%s", err.msg);
     h_sync(hs);
     util_rng_derive(&t->rng, hs->seed, t->number);

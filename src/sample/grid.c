@@ -13,10 +13,13 @@
  *
  * Combination k, 0 <= k < N (N the product of the axis lengths), is decoded in mixed radix with
  * the last declared parameter varying fastest: unshuffled, the trials run like nested loops in
- * declaration order. Each new trial claims k with the store's atomic counter in admit(), named
- * "grid:" and a CRC of the axes (so that another grid in the same study starts afresh),
- * so that no two workers, processes or machines, run the same combination; when k reaches N the
- * grid is done and admit() returns CAVIAR_STOPPED, before any trial is created.
+ * declaration order. Each new trial claims k from the store's counter named "grid:" and a CRC
+ * of the axes (so that another grid in the same study starts afresh): admit() names the
+ * counter and its limit N, and the store creates the trial and hands it k in one transaction,
+ * so that no two workers, processes or machines, run the same combination, and no point is
+ * lost by a worker dying between the two; once k reaches N the store refuses to create the
+ * trial and the study is done (CAVIAR_STOPPED). A trial re-run after its worker was lost
+ * keeps its claim, hence its point.
  *
  * Order. With shuffle=true (the default) the trial with claim k runs combination pi(k), where
  * pi is a pseudo-random permutation of [0, N) fixed by the study seed: a four-round Feistel
@@ -28,14 +31,14 @@
  * gives the nested-loop order.
  *
  * Enqueued trials (caviar_study_enqueue) do not consume grid points (admit is not called for
- * them); the parameters they do not fix take a grid value drawn uniformly from the trial's own
- * stream.
+ * them and they have no claim); the parameters they do not fix take a grid value drawn
+ * uniformly from the trial's own stream.
  *
  * Settings: shuffle=true|false (default true).
  *
- * Invariants. Combination pi(k) runs only in the trial that claimed k, and the counter hands out
- * each k once, so no combination runs twice; all N run once the counter reaches N if no trial
- * fails to start. The axes are fixed at this process's first admit; if the study's parameters
+ * Invariants. Combination pi(k) runs only in the trial that claimed k (and in its re-runs,
+ * which replace it), and the counter hands out each k once, so no combination runs twice; all
+ * N have run once the counter reaches N and no trial is RUNNING or WAITING. The axes are fixed at this process's first admit; if the study's parameters
  * change afterwards (a parameter declared or asked later), admit refuses to go on rather than
  * decode claims against another grid. A parameter the objective asks for that is not on the
  * grid is an error in sample(): a grid search has no other source of values.
@@ -69,6 +72,7 @@ typedef struct grid {
     uint64_t total;
     unsigned half_bits;
     char counter[32]; /* the store counter of this grid: "grid:" and a CRC of its axes */
+    char done[96];    /* the message when every point is taken */
 } grid;
 
 static const char *const grid_keys[] = {"shuffle", NULL};
@@ -246,13 +250,13 @@ static caviar_status grid_admit(void *self, const store_history *h, sample_ctx *
                         "started; the grid enumerates the parameters declared before the first "
                         "trial\nhint: start a new study to search a different space",
                         h->params.params[g->n_axes].name, (unsigned long long)g->total);
-    uint64_t k;
-    if ((st = ctx->st->type->next_count(ctx->st, ctx->study, g->counter, &k, err)) != CAVIAR_OK)
-        return st;
-    if (k >= g->total)
-        return util_err(err, CAVIAR_STOPPED, "grid sampler: the grid of %llu point%s is done",
-                        (unsigned long long)g->total, g->total == 1 ? "" : "s");
-    ctx->claim = g->shuffle ? grid_permute(g, k) : k;
+    /* The store hands out k with the trial, in one transaction, and refuses once k would
+     * reach the end of the grid. */
+    ctx->counter = g->counter;
+    ctx->counter_limit = g->total;
+    snprintf(g->done, sizeof g->done, "grid sampler: the grid of %llu point%s is done",
+             (unsigned long long)g->total, g->total == 1 ? "" : "s");
+    ctx->counter_done = g->done;
     return CAVIAR_OK;
 }
 
@@ -264,10 +268,9 @@ static double grid_axis_value(const grid_axis *axis, const caviar_dist *d, uint6
 static caviar_status grid_begin(void *self, const store_history *h, sample_ctx *ctx,
                                 caviar_error *err)
 {
-    (void)err;
-    const grid *g = self;
+    grid *g = self;
     size_t n = ctx->n_proposed < h->params.n ? ctx->n_proposed : h->params.n;
-    if (ctx->enqueued) {
+    if (!ctx->has_claim) {
         /* Not a grid point: a random grid value for whatever the user did not fix. */
         for (size_t i = 0; i < n; i++) {
             const caviar_dist *d = &h->params.params[i].dist;
@@ -277,8 +280,17 @@ static caviar_status grid_begin(void *self, const store_history *h, sample_ctx *
         }
         return CAVIAR_OK;
     }
+    /* A claimed point (a new trial, or the re-run of one whose worker was lost): the grid may
+     * not be built yet in this process when the trial is a re-run. */
+    caviar_status st;
+    if (!g->ready && (st = grid_build(g, h, err)) != CAVIAR_OK)
+        return st;
+    if (ctx->claim >= g->total)
+        return util_err(err, CAVIAR_EINVAL, "grid sampler: trial %llu claims point %llu of a "
+                        "grid of %llu", (unsigned long long)ctx->number,
+                        (unsigned long long)ctx->claim, (unsigned long long)g->total);
     /* Mixed radix, the last axis fastest. */
-    uint64_t k = ctx->claim;
+    uint64_t k = g->shuffle ? grid_permute(g, ctx->claim) : ctx->claim;
     for (size_t i = g->n_axes; i-- > 0;) {
         uint64_t digit = k % g->axes[i].n;
         k /= g->axes[i].n;

@@ -6,10 +6,13 @@
  *
  *   create(settings)             once per study, with the study's seed and direction
  *   admit(history, ctx)          (optional) before a new trial is created: CAVIAR_STOPPED when
- *                                the sampler has nothing left (a finished grid), so that no
- *                                trial is started in vain; may claim study-wide state into
- *                                ctx->claim (the grid's next point). Not called for trials
- *                                enqueued by hand, which run first.
+ *                                the sampler has nothing left, so that no trial is started in
+ *                                vain; may name a store counter (ctx->counter, with the limit
+ *                                ctx->counter_limit) whose next value the new trial claims in
+ *                                the transaction that creates it (the grid's next point): the
+ *                                store refuses with CAVIAR_STOPPED at the limit. Not called for
+ *                                trials that were WAITING (enqueued by hand, or re-runs),
+ *                                which run first and keep the claim they had.
  *   begin(history, ctx)          once per new trial, before any suggestion: a sampler that
  *                                samples jointly (grid, Sobol, coarse-to-fine, multivariate TPE)
  *                                fills ctx->proposed[] for the parameters it knows about
@@ -44,8 +47,12 @@ typedef struct sample_ctx {
      * they did with the trial (coarse-to-fine's round and box). */
     store *st;
     int64_t study;
-    uint64_t claim;              /* set by admit(), read by begin() */
-    int enqueued;                /* the trial was enqueued by hand (admit was not called) */
+    const char *counter;         /* set by admit(): the counter the new trial claims from, */
+    uint64_t counter_limit;      /* its limit, */
+    const char *counter_done;    /* and what to say when it is reached */
+    int has_claim;               /* for begin(): the trial holds claim (a counter value) */
+    uint64_t claim;
+    int enqueued;                /* the trial was WAITING (admit was not called) */
 } sample_ctx;
 
 typedef struct sample_type {

@@ -23,6 +23,15 @@ typedef struct space_param {
 caviar_status space_dist_copy(caviar_dist *dst, const caviar_dist *src, caviar_error *err);
 void space_dist_release(caviar_dist *d);
 
+/* A distribution as one line of text, for the study databases, exact both ways (bounds with 17
+ * significant digits, string choices length-prefixed): a malloc'd string, NULL when out of
+ * memory. grid_points is kept. */
+char *space_dist_encode(const caviar_dist *d);
+/* Back: an owned distribution (free with space_dist_release). Text that is not an encoding of
+ * a valid distribution is CAVIAR_EFORMAT, the message saying what was wrong and where
+ * ("distribution 'float log 1 x': bad high bound at byte 12"). */
+caviar_status space_dist_decode(const char *text, caviar_dist *out, caviar_error *err);
+
 /* The external value of an internal one, for display: "0.00123", "64", "relu", "true".
  * Returns buf. */
 const char *space_format(const caviar_dist *d, double internal, char *buf, size_t len);

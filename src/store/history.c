@@ -24,7 +24,20 @@ void store_trial_release(store_trial *t)
         free((char *)t->attrs[i].value);
     }
     free(t->attrs);
+    free(t->fail_reason);
     memset(t, 0, sizeof *t);
+    t->retry_of = -1;
+}
+
+void store_study_release(store_study *s)
+{
+    free(s->name);
+    free(s->sampler);
+    free(s->sampler_settings);
+    free(s->pruner);
+    free(s->pruner_settings);
+    free(s->spec);
+    memset(s, 0, sizeof *s);
 }
 
 void store_history_release(store_history *h)
@@ -142,7 +155,14 @@ static caviar_status trial_copy(store_trial *dst, const store_trial *src, caviar
     dst->start_time = src->start_time;
     dst->end_time = src->end_time;
     dst->version = src->version;
+    dst->has_claim = src->has_claim;
+    dst->claim = src->claim;
+    dst->retry_of = src->retry_of;
+    dst->retries = src->retries;
+    dst->requeued = src->requeued;
     caviar_status st = CAVIAR_OK;
+    if (src->fail_reason && !(dst->fail_reason = strdup(src->fail_reason)))
+        goto oom;
     if (src->n_values) {
         dst->values = malloc(src->n_values * sizeof *dst->values);
         if (!dst->values)
@@ -196,6 +216,7 @@ caviar_status store_history_put(store_history *h, const store_trial *src, caviar
         h->trials[i].number = i;
         h->trials[i].state = CAVIAR_TRIAL_WAITING;
         h->trials[i].value = NAN;
+        h->trials[i].retry_of = -1;
     }
     store_trial_release(&h->trials[src->number]);
     h->trials[src->number] = copy;

@@ -20,9 +20,11 @@ typedef struct mem_counter {
 } mem_counter;
 
 typedef struct mem_study {
-    char *name;
-    caviar_direction direction;
+    store_study info;
     store_history h;
+    char **worker;        /* by trial: who runs it (RUNNING), NULL otherwise */
+    double *beat;         /* by trial: its last heartbeat */
+    size_t cap_run;
     uint64_t *log;
     size_t cap_log;
     size_t first_waiting; /* no WAITING trial below this number */
@@ -66,7 +68,11 @@ static void mem_close(store *s)
         return;
     for (size_t i = 0; i < m->n_studies; i++) {
         mem_study *st = &m->studies[i];
-        free(st->name);
+        store_study_release(&st->info);
+        for (size_t t = 0; t < st->h.n_trials; t++)
+            free(st->worker[t]);
+        free(st->worker);
+        free(st->beat);
         store_history_release(&st->h);
         free(st->log);
         for (size_t c = 0; c < st->n_counters; c++)
@@ -83,18 +89,28 @@ static mem_study *study_at(store *s, int64_t id)
     return id >= 0 && (size_t)id < m->n_studies ? &m->studies[id] : NULL;
 }
 
+static char *dup_or_null(const char *s, int *oom)
+{
+    if (!s)
+        return NULL;
+    char *d = strdup(s);
+    if (!d)
+        *oom = 1;
+    return d;
+}
+
 static caviar_status mem_open_study(store *s, const store_study_info *info, int64_t *id,
                                     caviar_error *err)
 {
     mem_store *m = (mem_store *)s;
     for (size_t i = 0; i < m->n_studies; i++)
-        if (strcmp(m->studies[i].name, info->name) == 0) {
-            if (m->studies[i].direction != info->direction)
+        if (strcmp(m->studies[i].info.name, info->name) == 0) {
+            if (m->studies[i].info.direction != info->direction)
                 return util_err(err, CAVIAR_EINVAL,
                                 "study '%s' exists and is to be %s; it cannot be reopened to be "
                                 "%s", info->name,
-                                m->studies[i].direction == CAVIAR_MAXIMIZE ? "maximized"
-                                                                           : "minimized",
+                                m->studies[i].info.direction == CAVIAR_MAXIMIZE ? "maximized"
+                                                                                : "minimized",
                                 info->direction == CAVIAR_MAXIMIZE ? "maximized" : "minimized");
             *id = (int64_t)i;
             return CAVIAR_OK;
@@ -106,14 +122,50 @@ static caviar_status mem_open_study(store *s, const store_study_info *info, int6
     m->studies = ns;
     mem_study *st = &m->studies[m->n_studies];
     memset(st, 0, sizeof *st);
-    st->name = strdup(info->name);
-    if (!st->name)
+    int oom = 0;
+    st->info.name = dup_or_null(info->name, &oom);
+    st->info.direction = info->direction;
+    st->info.seed = info->seed;
+    st->info.sampler = dup_or_null(info->sampler, &oom);
+    st->info.sampler_settings = dup_or_null(info->sampler_settings, &oom);
+    st->info.pruner = dup_or_null(info->pruner, &oom);
+    st->info.pruner_settings = dup_or_null(info->pruner_settings, &oom);
+    st->info.spec = dup_or_null(info->spec, &oom);
+    store_history_init(&st->h);
+    if (oom) {
+        store_study_release(&st->info);
         return util_err(err, CAVIAR_ENOMEM, "cannot create study '%s': out of memory",
                         info->name);
-    st->direction = info->direction;
-    store_history_init(&st->h);
+    }
     *id = (int64_t)m->n_studies++;
     return CAVIAR_OK;
+}
+
+static caviar_status mem_load_study(store *s, const char *name, store_study *out,
+                                    caviar_error *err)
+{
+    mem_store *m = (mem_store *)s;
+    for (size_t i = 0; i < m->n_studies; i++) {
+        const store_study *in = &m->studies[i].info;
+        if (strcmp(in->name, name) != 0)
+            continue;
+        int oom = 0;
+        memset(out, 0, sizeof *out);
+        out->name = dup_or_null(in->name, &oom);
+        out->direction = in->direction;
+        out->seed = in->seed;
+        out->sampler = dup_or_null(in->sampler, &oom);
+        out->sampler_settings = dup_or_null(in->sampler_settings, &oom);
+        out->pruner = dup_or_null(in->pruner, &oom);
+        out->pruner_settings = dup_or_null(in->pruner_settings, &oom);
+        out->spec = dup_or_null(in->spec, &oom);
+        if (oom) {
+            store_study_release(out);
+            return util_err(err, CAVIAR_ENOMEM, "cannot read study '%s': out of memory", name);
+        }
+        return CAVIAR_OK;
+    }
+    return util_err(err, CAVIAR_EMISSING, "there is no study '%s' in memory", name);
 }
 
 /* Records that trial number changed: a new version, logged. */
@@ -146,6 +198,20 @@ static caviar_status new_trial(mem_study *st, caviar_trial_state state, uint64_t
     t.number = st->h.n_trials;
     t.state = state;
     t.value = NAN;
+    t.retry_of = -1;
+    if (t.number >= st->cap_run) {
+        size_t cap = st->cap_run ? 2 * st->cap_run : 64;
+        char **w = realloc(st->worker, cap * sizeof *w);
+        if (w)
+            st->worker = w;
+        double *b = realloc(st->beat, cap * sizeof *b);
+        if (b)
+            st->beat = b;
+        if (!w || !b)
+            return util_err(err, CAVIAR_ENOMEM, "cannot create a trial: out of memory");
+        memset(st->worker + st->cap_run, 0, (cap - st->cap_run) * sizeof *w);
+        st->cap_run = cap;
+    }
     caviar_status rc = store_history_put(&st->h, &t, err);
     if (rc == CAVIAR_OK)
         rc = changed(st, t.number, err);
@@ -164,8 +230,21 @@ static caviar_status mem_enqueue(store *s, int64_t study, const double *values, 
     return rc;
 }
 
-static caviar_status mem_claim_waiting(store *s, int64_t study, uint64_t *number, int *found,
-                                       caviar_error *err)
+/* Trial number is RUNNING by worker from now. */
+static caviar_status start(mem_study *st, uint64_t number, const char *worker, caviar_error *err)
+{
+    char *w = strdup(worker ? worker : "");
+    if (!w)
+        return util_err(err, CAVIAR_ENOMEM, "cannot start a trial: out of memory");
+    free(st->worker[number]);
+    st->worker[number] = w;
+    st->h.trials[number].state = CAVIAR_TRIAL_RUNNING;
+    st->h.trials[number].start_time = st->beat[number] = wall_now();
+    return changed(st, number, err);
+}
+
+static caviar_status mem_claim_waiting(store *s, int64_t study, const store_start *sp,
+                                       uint64_t *number, int *found, caviar_error *err)
 {
     mem_study *st = study_at(s, study);
     while (st->first_waiting < st->h.n_trials &&
@@ -175,33 +254,77 @@ static caviar_status mem_claim_waiting(store *s, int64_t study, uint64_t *number
     if (!*found)
         return CAVIAR_OK;
     *number = st->first_waiting;
-    st->h.trials[*number].state = CAVIAR_TRIAL_RUNNING;
-    st->h.trials[*number].start_time = wall_now();
-    return changed(st, *number, err);
+    return start(st, *number, sp->worker, err);
 }
 
-static caviar_status mem_create_running(store *s, int64_t study, uint64_t *number,
-                                        caviar_error *err)
+static mem_counter *counter(mem_study *st, const char *name, int create, caviar_error *err)
+{
+    for (size_t i = 0; i < st->n_counters; i++)
+        if (strcmp(st->counters[i].name, name) == 0)
+            return &st->counters[i];
+    if (!create)
+        return NULL;
+    mem_counter *c = realloc(st->counters, (st->n_counters + 1) * sizeof *c);
+    if (!c) {
+        util_err(err, CAVIAR_ENOMEM, "cannot create counter '%s': out of memory", name);
+        return NULL;
+    }
+    st->counters = c;
+    if (!(c[st->n_counters].name = strdup(name))) {
+        util_err(err, CAVIAR_ENOMEM, "cannot create counter '%s': out of memory", name);
+        return NULL;
+    }
+    c[st->n_counters].value = 0;
+    return &c[st->n_counters++];
+}
+
+static uint64_t counted(const mem_study *st)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < st->h.n_trials; i++)
+        n += !st->h.trials[i].requeued;
+    return n;
+}
+
+static caviar_status mem_create_running(store *s, int64_t study, const store_start *sp,
+                                        uint64_t *number, uint64_t *claim, caviar_error *err)
 {
     mem_study *st = study_at(s, study);
-    caviar_status rc = new_trial(st, CAVIAR_TRIAL_RUNNING, number, err);
-    if (rc == CAVIAR_OK)
-        st->h.trials[*number].start_time = wall_now();
-    return rc;
+    if (sp->max_trials && counted(st) >= sp->max_trials)
+        return util_err(err, CAVIAR_STOPPED, "study '%s' has reached its budget of %llu trials",
+                        st->info.name, (unsigned long long)sp->max_trials);
+    mem_counter *c = NULL;
+    if (sp->counter) {
+        if (!(c = counter(st, sp->counter, 1, err)))
+            return err ? err->status : CAVIAR_ENOMEM;
+        if (c->value >= sp->counter_limit)
+            return sp->counter_done
+                       ? util_err(err, CAVIAR_STOPPED, "%s", sp->counter_done)
+                       : util_err(err, CAVIAR_STOPPED, "study '%s': every point of '%s' is taken",
+                                  st->info.name, sp->counter);
+    }
+    caviar_status rc = new_trial(st, CAVIAR_TRIAL_WAITING, number, err);
+    if (rc != CAVIAR_OK)
+        return rc;
+    if (c) {
+        st->h.trials[*number].has_claim = 1;
+        st->h.trials[*number].claim = *claim = c->value++;
+    }
+    return start(st, *number, sp->worker, err);
 }
 
 static store_trial *running(store *s, int64_t study, uint64_t number, caviar_error *err)
 {
     mem_study *st = study_at(s, study);
     if (number >= st->h.n_trials) {
-        util_err(err, CAVIAR_EINVAL, "study '%s' has no trial %llu", st->name,
+        util_err(err, CAVIAR_EINVAL, "study '%s' has no trial %llu", st->info.name,
                  (unsigned long long)number);
         return NULL;
     }
     store_trial *t = &st->h.trials[number];
     if (t->state != CAVIAR_TRIAL_RUNNING) {
         util_err(err, CAVIAR_EINVAL, "trial %llu of study '%s' is %s, not running",
-                 (unsigned long long)number, st->name, caviar_trial_state_name(t->state));
+                 (unsigned long long)number, st->info.name, caviar_trial_state_name(t->state));
         return NULL;
     }
     return t;
@@ -232,7 +355,7 @@ static caviar_status mem_set_attr(store *s, int64_t study, uint64_t number, cons
 {
     mem_study *st = study_at(s, study);
     if (number >= st->h.n_trials)
-        return util_err(err, CAVIAR_EINVAL, "study '%s' has no trial %llu", st->name,
+        return util_err(err, CAVIAR_EINVAL, "study '%s' has no trial %llu", st->info.name,
                         (unsigned long long)number);
     caviar_status rc = store_trial_set_attr(&st->h.trials[number], key, value, err);
     return rc == CAVIAR_OK ? changed(st, number, err) : rc;
@@ -247,29 +370,111 @@ static caviar_status mem_finish(store *s, int64_t study, uint64_t number, caviar
     t->state = state;
     t->value = value;
     t->end_time = wall_now();
-    return changed(study_at(s, study), number, err);
+    mem_study *st = study_at(s, study);
+    free(st->worker[number]);
+    st->worker[number] = NULL;
+    return changed(st, number, err);
 }
 
-static caviar_status mem_next_count(store *s, int64_t study, const char *counter, uint64_t *value,
-                                    caviar_error *err)
+static caviar_status mem_get_count(store *s, int64_t study, const char *name, uint64_t *value,
+                                   caviar_error *err)
+{
+    (void)err;
+    mem_counter *c = counter(study_at(s, study), name, 0, NULL);
+    *value = c ? c->value : 0;
+    return CAVIAR_OK;
+}
+
+static caviar_status mem_heartbeat(store *s, int64_t study, const char *worker, caviar_error *err)
+{
+    (void)err;
+    mem_study *st = study_at(s, study);
+    double now = wall_now();
+    for (size_t i = 0; i < st->h.n_trials; i++)
+        if (st->worker[i] && strcmp(st->worker[i], worker) == 0)
+            st->beat[i] = now;
+    return CAVIAR_OK;
+}
+
+/* FAIL with reason; re-queued (a new WAITING trial with the same parameters and claim) when
+ * requeue, with retries + add_retry. */
+static caviar_status fail_trial(store *s, int64_t study, uint64_t number, const char *reason,
+                                int requeue, unsigned add_retry, caviar_error *err)
 {
     mem_study *st = study_at(s, study);
-    for (size_t i = 0; i < st->n_counters; i++)
-        if (strcmp(st->counters[i].name, counter) == 0) {
-            *value = st->counters[i].value++;
-            return CAVIAR_OK;
-        }
-    mem_counter *c = realloc(st->counters, (st->n_counters + 1) * sizeof *c);
-    if (!c)
-        return util_err(err, CAVIAR_ENOMEM, "cannot create counter '%s': out of memory",
-                        counter);
-    st->counters = c;
-    c[st->n_counters].name = strdup(counter);
-    if (!c[st->n_counters].name)
-        return util_err(err, CAVIAR_ENOMEM, "cannot create counter '%s': out of memory",
-                        counter);
-    c[st->n_counters++].value = 1;
-    *value = 0;
+    store_trial *t = running(s, study, number, err);
+    if (!t)
+        return err ? err->status : CAVIAR_EINVAL;
+    char *why = strdup(reason);
+    if (!why)
+        return util_err(err, CAVIAR_ENOMEM, "cannot end trial %llu: out of memory",
+                        (unsigned long long)number);
+    uint64_t again = 0;
+    caviar_status rc = CAVIAR_OK;
+    if (requeue && (rc = new_trial(st, CAVIAR_TRIAL_WAITING, &again, err)) != CAVIAR_OK) {
+        free(why);
+        return rc;
+    }
+    t = &st->h.trials[number]; /* new_trial may have moved the history */
+    if (requeue) {
+        store_trial *r = &st->h.trials[again];
+        for (size_t i = 0; rc == CAVIAR_OK && i < t->n_values; i++)
+            if (!isnan(t->values[i]))
+                rc = store_trial_set_value(r, i, t->values[i], err);
+        r->has_claim = t->has_claim;
+        r->claim = t->claim;
+        r->retry_of = (int64_t)number;
+        r->retries = t->retries + add_retry;
+        t->requeued = 1;
+    }
+    free(t->fail_reason);
+    t->fail_reason = why;
+    t->state = CAVIAR_TRIAL_FAIL;
+    t->value = NAN;
+    t->end_time = wall_now();
+    free(st->worker[number]);
+    st->worker[number] = NULL;
+    if (rc == CAVIAR_OK)
+        rc = changed(st, number, err);
+    if (rc == CAVIAR_OK && requeue)
+        rc = changed(st, again, err);
+    return rc;
+}
+
+static caviar_status mem_abandon(store *s, int64_t study, uint64_t number, const char *reason,
+                                 int requeue, caviar_error *err)
+{
+    return fail_trial(s, study, number, reason, requeue, 0, err);
+}
+
+static caviar_status mem_reap(store *s, int64_t study, double grace, unsigned max_retries,
+                              size_t *n_reaped, caviar_error *err)
+{
+    mem_study *st = study_at(s, study);
+    double now = wall_now();
+    size_t n = 0, n_trials = st->h.n_trials;
+    caviar_status rc = CAVIAR_OK;
+    for (size_t i = 0; i < n_trials && rc == CAVIAR_OK; i++) {
+        if (st->h.trials[i].state != CAVIAR_TRIAL_RUNNING || now - st->beat[i] <= grace)
+            continue;
+        n++;
+        rc = fail_trial(s, study, i, "worker lost", st->h.trials[i].retries < max_retries, 1,
+                        err);
+    }
+    if (n_reaped)
+        *n_reaped = n;
+    return rc;
+}
+
+static caviar_status mem_count(store *s, int64_t study, store_counts *out, caviar_error *err)
+{
+    (void)err;
+    mem_study *st = study_at(s, study);
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; i < st->h.n_trials; i++) {
+        out->n[st->h.trials[i].state]++;
+        out->counted += !st->h.trials[i].requeued;
+    }
     return CAVIAR_OK;
 }
 
@@ -300,6 +505,7 @@ const store_type store_memory = {
     .open = mem_open,
     .close = mem_close,
     .open_study = mem_open_study,
+    .load_study = mem_load_study,
     .add_param = mem_add_param,
     .enqueue = mem_enqueue,
     .claim_waiting = mem_claim_waiting,
@@ -308,16 +514,10 @@ const store_type store_memory = {
     .report = mem_report,
     .set_attr = mem_set_attr,
     .finish = mem_finish,
-    .next_count = mem_next_count,
+    .get_count = mem_get_count,
+    .heartbeat = mem_heartbeat,
+    .abandon = mem_abandon,
+    .reap = mem_reap,
+    .count = mem_count,
     .sync = mem_sync,
 };
-
-static const store_type *const back_ends[] = {&store_memory, NULL};
-
-const store_type *store_find(const char *url)
-{
-    for (int i = 0; back_ends[i]; i++)
-        if (back_ends[i]->accepts(url))
-            return back_ends[i];
-    return NULL;
-}

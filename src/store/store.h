@@ -3,10 +3,10 @@
  * in-process mirror of a study's history that samplers and pruners read.
  *
  * Two layers:
- *   store            a back-end (memory today; SQLite and PostgreSQL next) behind a const type
- *                    object of function pointers. Every call is one transaction: a trial's state
- *                    change, a parameter value, a report. The back-end is the truth; several
- *                    processes may share one (SQL back-ends).
+ *   store            a back-end (memory, SQLite, PostgreSQL) behind a const type object of
+ *                    function pointers. Every call is one transaction: a trial's state change,
+ *                    a parameter value, a report. The back-end is the truth; several processes
+ *                    (SQLite) or machines (PostgreSQL) may share one.
  *   store_history    a study's history as this process knows it: the parameter table and every
  *                    trial, indexed by trial number. store_type.sync() brings it up to date by
  *                    copying only the trials changed since its version, so a study of 10,000
@@ -41,6 +41,13 @@ typedef struct store_trial {
     size_t n_attrs;
     caviar_attr *attrs;      /* keys and values owned by the trial */
     uint64_t version;        /* the history version of its last change */
+    /* Bookkeeping of the runner (see store_type.create_running, abandon, reap). */
+    int has_claim;
+    uint64_t claim;          /* the counter value claimed at creation (a grid point) */
+    int64_t retry_of;        /* the trial this one re-runs, or -1 */
+    unsigned retries;        /* how many "worker lost" failures precede it in its chain */
+    int requeued;            /* FAIL and re-run by a later trial: not counted in budgets */
+    char *fail_reason;       /* FAIL: why ("worker lost", "interrupted", ...), or NULL */
 } store_trial;
 
 typedef struct store_history {
@@ -75,13 +82,48 @@ void store_trial_release(store_trial *t);
 
 typedef struct store store;
 
-/* What a study is, as stored. */
+/* What a study is, as stored. spec is opaque to the store: the text a command line stores so
+ * that a worker joining later can run the same objective (NULL: none). */
 typedef struct store_study_info {
     const char *name;
     caviar_direction direction;
     uint64_t seed;
     const char *sampler, *sampler_settings, *pruner, *pruner_settings;
+    const char *spec;
 } store_study_info;
+
+/* A study as read back by load_study; strings owned (store_study_release). */
+typedef struct store_study {
+    char *name;
+    caviar_direction direction;
+    uint64_t seed;
+    char *sampler, *sampler_settings, *pruner, *pruner_settings, *spec;
+} store_study;
+
+void store_study_release(store_study *s);
+
+/* How a trial is started (claim_waiting, create_running), checked in the same transaction:
+ *   worker         who runs it (heartbeat() refreshes the RUNNING trials of that worker)
+ *   max_trials     0, or create no trial once the study has this many that count: every trial
+ *                  but the FAIL ones re-run by a later trial (requeued)
+ *   counter        NULL, or the trial claims the counter's next value (trial.claim), so that a
+ *                  grid point and its trial are created together or not at all
+ *   counter_limit  with counter: create no trial once the counter has reached this value
+ *   counter_done   the message of that refusal (NULL: a generic one)
+ * A refusal is CAVIAR_STOPPED. */
+typedef struct store_start {
+    const char *worker;
+    uint64_t max_trials;
+    const char *counter;
+    uint64_t counter_limit;
+    const char *counter_done;
+} store_start;
+
+/* Trials by state, and the ones that count against a budget. */
+typedef struct store_counts {
+    uint64_t n[5];     /* by caviar_trial_state */
+    uint64_t counted;  /* all but the requeued */
+} store_counts;
 
 typedef struct store_type {
     const char *name;
@@ -93,6 +135,8 @@ typedef struct store_type {
      * Opening an existing study with another direction is an error. */
     caviar_status (*open_study)(store *s, const store_study_info *info, int64_t *id,
                                 caviar_error *err);
+    /* Reads a study's definition back; CAVIAR_EMISSING when there is no such study. */
+    caviar_status (*load_study)(store *s, const char *name, store_study *out, caviar_error *err);
     /* Binds name to d in the study (or checks that it is bound to d); the mirror learns the
      * id at the next sync. */
     caviar_status (*add_param)(store *s, int64_t study, const char *name, const caviar_dist *d,
@@ -100,13 +144,15 @@ typedef struct store_type {
     /* A new WAITING trial with fixed values (by parameter id, NaN = not fixed). */
     caviar_status (*enqueue)(store *s, int64_t study, const double *values, size_t n,
                              uint64_t *number, caviar_error *err);
-    /* Starts the oldest WAITING trial if there is one (*found = 1): it is RUNNING with its
-     * start time set when this returns, and two callers never get the same one. */
-    caviar_status (*claim_waiting)(store *s, int64_t study, uint64_t *number, int *found,
-                                   caviar_error *err);
-    /* A new trial, RUNNING from now, with the next number. */
-    caviar_status (*create_running)(store *s, int64_t study, uint64_t *number,
-                                    caviar_error *err);
+    /* Starts the oldest WAITING trial if there is one (*found = 1): it is RUNNING by
+     * start->worker with its start time and heartbeat set when this returns, and two callers
+     * never get the same one. Only start->worker is used. */
+    caviar_status (*claim_waiting)(store *s, int64_t study, const store_start *start,
+                                   uint64_t *number, int *found, caviar_error *err);
+    /* A new trial, RUNNING by start->worker from now, with the next number, unless start's
+     * limits refuse (CAVIAR_STOPPED); *claim receives the counter value when start->counter. */
+    caviar_status (*create_running)(store *s, int64_t study, const store_start *start,
+                                    uint64_t *number, uint64_t *claim, caviar_error *err);
     caviar_status (*set_param)(store *s, int64_t study, uint64_t number, size_t param_id,
                                double value, caviar_error *err);
     caviar_status (*report)(store *s, int64_t study, uint64_t number, int64_t step, double value,
@@ -116,9 +162,21 @@ typedef struct store_type {
     /* RUNNING -> COMPLETE/PRUNED/FAIL with the value and end time. */
     caviar_status (*finish)(store *s, int64_t study, uint64_t number, caviar_trial_state state,
                             double value, caviar_error *err);
-    /* Atomic fetch-and-increment of a named counter of the study (the grid's next point). */
-    caviar_status (*next_count)(store *s, int64_t study, const char *counter, uint64_t *value,
-                                caviar_error *err);
+    /* The current value of a named counter of the study (0 when never used). */
+    caviar_status (*get_count)(store *s, int64_t study, const char *counter, uint64_t *value,
+                               caviar_error *err);
+    /* Refreshes the heartbeat of every RUNNING trial of worker; does not change versions. */
+    caviar_status (*heartbeat)(store *s, int64_t study, const char *worker, caviar_error *err);
+    /* RUNNING -> FAIL with reason; with requeue, the same transaction adds a WAITING trial with
+     * the same parameters, claim and retries, retry_of = number, and marks number requeued. */
+    caviar_status (*abandon)(store *s, int64_t study, uint64_t number, const char *reason,
+                             int requeue, caviar_error *err);
+    /* Every RUNNING trial whose heartbeat is older than grace seconds becomes FAIL ("worker
+     * lost"), each with its own transaction; one with retries < max_retries is re-queued as by
+     * abandon() with retries + 1. *n_reaped (may be NULL) receives how many were found. */
+    caviar_status (*reap)(store *s, int64_t study, double grace, unsigned max_retries,
+                          size_t *n_reaped, caviar_error *err);
+    caviar_status (*count)(store *s, int64_t study, store_counts *out, caviar_error *err);
     /* Brings h up to date with the study's parameters and trials. */
     caviar_status (*sync)(store *s, int64_t study, store_history *h, caviar_error *err);
 } store_type;
@@ -129,8 +187,12 @@ struct store {
 };
 
 extern const store_type store_memory;
+extern const store_type store_sqlite;   /* "sqlite:PATH", "PATH.db", "file:..." */
+extern const store_type store_postgres; /* "postgresql://...", "postgres://..." */
 
 /* The back-end for a storage string (NULL or ":memory:" is memory); NULL when none accepts. */
 const store_type *store_find(const char *url);
+/* url with any password replaced by "***", for messages and logs; into buf, returned. */
+const char *store_redact(const char *url, char *buf, size_t len);
 
 #endif

@@ -14,12 +14,24 @@
  * report:  recorded in the store; should_prune asks the pruner with the history brought up to
  *          date, so that it sees every worker's latest reports.
  * tell:    the final state and value, in one store call.
+ *
+ * Workers. Each study object is one worker with its own id (host:pid:random), recorded with the
+ * trials it runs. With opts.heartbeat > 0 and a store shared between processes, a thread with
+ * its own connection refreshes the heartbeat of the worker's RUNNING trials every heartbeat
+ * seconds, so that a worker busy in a long objective stays alive in the database; with
+ * opts.grace > 0, ask() first ends the trials whose heartbeat is older than grace ("worker
+ * lost": the worker was killed or its machine died), re-queuing them up to opts.max_retries
+ * times (at most once per grace / 4 seconds per process).
  */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "caviar.h"
 #include "prune/prune.h"
@@ -34,10 +46,28 @@ struct caviar_trial {
     int enqueued;
 };
 
+typedef struct heartbeat {
+    int running;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    int stop;
+    double interval;
+    const store_type *stype;
+    store *st; /* its own connection */
+    int64_t study;
+    const char *worker;
+} heartbeat;
+
 struct caviar_study {
     char *name;
     caviar_direction direction;
     uint64_t seed;
+    char worker[128];
+    uint64_t max_trials;
+    double grace, last_reap;
+    unsigned max_retries;
+    heartbeat hb;
     const store_type *stype;
     store *st;
     int64_t id;
@@ -79,6 +109,121 @@ static caviar_status sync(caviar_study *s, caviar_error *err)
     return s->stype->sync(s->st, s->id, &s->h, err);
 }
 
+static double monotonic_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* host:pid:random — unique among the workers of a study, readable in the database. */
+static void worker_id(char *buf, size_t len)
+{
+    char host[64] = "host";
+    gethostname(host, sizeof host - 1);
+    host[sizeof host - 1] = '\0';
+    util_rng rng;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    util_rng_seed(&rng, (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^
+                            ((uint64_t)getpid() << 40) ^ (uint64_t)(uintptr_t)buf);
+    snprintf(buf, len, "%s:%ld:%08llx", host, (long)getpid(),
+             (unsigned long long)(util_rng_u64(&rng) & 0xffffffffu));
+}
+
+static void *heartbeat_main(void *arg)
+{
+    heartbeat *hb = arg;
+    pthread_mutex_lock(&hb->lock);
+    while (!hb->stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        double next = (double)until.tv_nsec * 1e-9 + hb->interval;
+        until.tv_sec += (time_t)next;
+        until.tv_nsec = (long)((next - floor(next)) * 1e9);
+        int rc = 0;
+        while (!hb->stop && rc != ETIMEDOUT)
+            rc = pthread_cond_timedwait(&hb->wake, &hb->lock, &until);
+        if (hb->stop)
+            break;
+        pthread_mutex_unlock(&hb->lock);
+        caviar_error ignored; /* a missed beat is retried at the next one; grace covers it */
+        hb->stype->heartbeat(hb->st, hb->study, hb->worker, &ignored);
+        pthread_mutex_lock(&hb->lock);
+    }
+    pthread_mutex_unlock(&hb->lock);
+    return NULL;
+}
+
+static caviar_status heartbeat_start(caviar_study *s, const char *url, double interval,
+                                     caviar_error *err)
+{
+    heartbeat *hb = &s->hb;
+    hb->interval = interval;
+    hb->stype = s->stype;
+    hb->study = s->id;
+    hb->worker = s->worker;
+    caviar_status st = s->stype->open(url, &hb->st, err);
+    if (st != CAVIAR_OK)
+        return st;
+    pthread_mutex_init(&hb->lock, NULL);
+    pthread_cond_init(&hb->wake, NULL);
+    if (pthread_create(&hb->thread, NULL, heartbeat_main, hb) != 0) {
+        pthread_mutex_destroy(&hb->lock);
+        pthread_cond_destroy(&hb->wake);
+        s->stype->close(hb->st);
+        hb->st = NULL;
+        return util_err(err, CAVIAR_ENOMEM, "cannot start the heartbeat thread");
+    }
+    hb->running = 1;
+    return CAVIAR_OK;
+}
+
+static void heartbeat_stop(caviar_study *s)
+{
+    heartbeat *hb = &s->hb;
+    if (!hb->running)
+        return;
+    pthread_mutex_lock(&hb->lock);
+    hb->stop = 1;
+    pthread_cond_signal(&hb->wake);
+    pthread_mutex_unlock(&hb->lock);
+    pthread_join(hb->thread, NULL);
+    pthread_mutex_destroy(&hb->lock);
+    pthread_cond_destroy(&hb->wake);
+    s->stype->close(hb->st);
+    hb->running = 0;
+}
+
+static caviar_status maybe_reap(caviar_study *s, caviar_error *err)
+{
+    if (!(s->grace > 0))
+        return CAVIAR_OK;
+    double now = monotonic_now();
+    if (s->last_reap > 0 && now - s->last_reap < s->grace / 4)
+        return CAVIAR_OK;
+    s->last_reap = now;
+    return s->stype->reap(s->st, s->id, s->grace, s->max_retries, NULL, err);
+}
+
+caviar_status caviar_study_reap(caviar_study *s, size_t *n_lost, caviar_error *err)
+{
+    size_t n = 0;
+    caviar_status st = CAVIAR_OK;
+    if (s->grace > 0) {
+        s->last_reap = monotonic_now();
+        st = s->stype->reap(s->st, s->id, s->grace, s->max_retries, &n, err);
+    }
+    if (n_lost)
+        *n_lost = n;
+    return st == CAVIAR_OK ? sync(s, err) : st;
+}
+
+const char *caviar_study_worker(const caviar_study *s)
+{
+    return s->worker;
+}
+
 caviar_study *caviar_study_new(const caviar_study_opts *opts, caviar_error *err)
 {
     caviar_study_opts defaults;
@@ -99,15 +244,22 @@ caviar_study *caviar_study_new(const caviar_study_opts *opts, caviar_error *err)
     }
     s->direction = opts->direction;
     s->seed = opts->seed;
+    s->max_trials = opts->max_trials;
+    s->grace = opts->grace;
+    s->max_retries = opts->max_retries;
+    worker_id(s->worker, sizeof s->worker);
     store_history_init(&s->h);
     s->stype = store_find(opts->storage);
     if (!s->stype) {
-        util_err(err, CAVIAR_EINVAL, "unknown storage '%s'\nhint: this build stores studies "
-                                     "in memory (':memory:')", opts->storage);
+        char shown[512];
+        util_err(err, CAVIAR_EINVAL, "unknown storage '%s'\nhint: ':memory:', a SQLite file "
+                 "('caviar.db', 'sqlite:PATH') or a PostgreSQL URL ('postgresql://HOST/DB')",
+                 store_redact(opts->storage, shown, sizeof shown));
         goto fail;
     }
-    store_study_info info = {name, opts->direction, opts->seed, opts->sampler,
-                             opts->sampler_settings, opts->pruner, opts->pruner_settings};
+    store_study_info info = {name,           opts->direction,        opts->seed,
+                             opts->sampler,  opts->sampler_settings, opts->pruner,
+                             opts->pruner_settings, opts->spec};
     if (s->stype->open(opts->storage, &s->st, err) != CAVIAR_OK)
         goto fail;
     if (s->stype->open_study(s->st, &info, &s->id, err) != CAVIAR_OK ||
@@ -116,6 +268,9 @@ caviar_study *caviar_study_new(const caviar_study_opts *opts, caviar_error *err)
         pruner_open(&s->pruner, opts->pruner, opts->pruner_settings, opts->direction, err) !=
             CAVIAR_OK ||
         sync(s, err) != CAVIAR_OK)
+        goto fail;
+    if (opts->heartbeat > 0 && s->stype != &store_memory &&
+        heartbeat_start(s, opts->storage, opts->heartbeat, err) != CAVIAR_OK)
         goto fail;
     return s;
 fail:
@@ -135,6 +290,7 @@ void caviar_study_free(caviar_study *s)
 {
     if (!s)
         return;
+    heartbeat_stop(s);
     for (size_t i = 0; i < s->n_live; i++)
         trial_free(s->live[i]);
     free(s->live);
@@ -197,6 +353,11 @@ done:
     return st;
 }
 
+static store_trial *record(caviar_trial *t)
+{
+    return &t->study->h.trials[t->number];
+}
+
 caviar_trial *caviar_study_ask(caviar_study *s, caviar_error *err)
 {
     caviar_status st;
@@ -217,22 +378,32 @@ caviar_trial *caviar_study_ask(caviar_study *s, caviar_error *err)
     }
     if ((st = sync(s, err)) != CAVIAR_OK)
         goto fail;
-    sample_ctx ctx = {.direction = s->direction, .st = s->st, .study = s->id};
-    int found = 0;
-    if ((st = s->stype->claim_waiting(s->st, s->id, &t->number, &found, err)) != CAVIAR_OK)
+    if ((st = maybe_reap(s, err)) != CAVIAR_OK)
         goto fail;
+    sample_ctx ctx = {.direction = s->direction, .st = s->st, .study = s->id};
+    store_start start = {.worker = s->worker, .max_trials = s->max_trials};
+    int found = 0;
+    if ((st = s->stype->claim_waiting(s->st, s->id, &start, &t->number, &found, err)) !=
+        CAVIAR_OK)
+        goto fail;
+    t->study = s;
     if (found) {
         ctx.enqueued = t->enqueued = 1;
     } else {
         if (s->sampler.type->admit &&
             (st = s->sampler.type->admit(s->sampler.self, &s->h, &ctx, err)) != CAVIAR_OK)
             goto fail; /* CAVIAR_STOPPED: the sampler is done */
-        if ((st = s->stype->create_running(s->st, s->id, &t->number, err)) != CAVIAR_OK)
-            goto fail;
+        start.counter = ctx.counter;
+        start.counter_limit = ctx.counter_limit;
+        start.counter_done = ctx.counter_done;
+        if ((st = s->stype->create_running(s->st, s->id, &start, &t->number, &ctx.claim,
+                                           err)) != CAVIAR_OK)
+            goto fail; /* CAVIAR_STOPPED: the budget or the sampler's counter is spent */
     }
     if ((st = sync(s, err)) != CAVIAR_OK)
         goto fail;
-    t->study = s;
+    ctx.has_claim = record(t)->has_claim;
+    ctx.claim = record(t)->claim;
     util_rng_derive(&t->rng, s->seed, t->number);
     t->n_proposed = s->h.params.n;
     t->proposed = malloc((t->n_proposed ? t->n_proposed : 1) * sizeof *t->proposed);
@@ -264,11 +435,6 @@ fail:
 uint64_t caviar_trial_number(const caviar_trial *t)
 {
     return t->number;
-}
-
-static store_trial *record(caviar_trial *t)
-{
-    return &t->study->h.trials[t->number];
 }
 
 caviar_status caviar_trial_suggest(caviar_trial *t, const char *name, const caviar_dist *d,
@@ -369,6 +535,8 @@ int caviar_trial_should_prune(caviar_trial *t)
     caviar_error ignored;
     if (sync(s, &ignored) != CAVIAR_OK)
         return 0;
+    if (caviar_stop_requested())
+        return 1; /* the worker is stopping: end the trial now (it is re-queued) */
     const store_trial *r = record(t);
     if (r->n_reports == 0)
         return 0;
@@ -406,6 +574,24 @@ caviar_status caviar_study_tell(caviar_study *s, caviar_trial *t, caviar_trial_s
             value = r->step_values[r->n_reports - 1];
     }
     caviar_status st = s->stype->finish(s->st, s->id, t->number, state, value, err);
+    if (st != CAVIAR_OK)
+        return st;
+    s->live[at] = s->live[--s->n_live];
+    trial_free(t);
+    return sync(s, err);
+}
+
+caviar_status caviar_study_abandon(caviar_study *s, caviar_trial *t, const char *reason,
+                                   int requeue, caviar_error *err)
+{
+    size_t at = 0;
+    while (at < s->n_live && s->live[at] != t)
+        at++;
+    if (at == s->n_live)
+        return util_err(err, CAVIAR_EINVAL, "abandon: this trial is not running in study '%s'",
+                        s->name);
+    caviar_status st = s->stype->abandon(s->st, s->id, t->number, reason ? reason : "abandoned",
+                                         requeue, err);
     if (st != CAVIAR_OK)
         return st;
     s->live[at] = s->live[--s->n_live];
@@ -463,6 +649,9 @@ caviar_status caviar_study_trial(const caviar_study *cs, size_t i, caviar_trial_
     out->attrs = r->attrs;
     out->start_time = r->start_time;
     out->end_time = r->end_time;
+    out->fail_reason = r->fail_reason;
+    out->retry_of = r->retry_of;
+    out->requeued = r->requeued;
     return CAVIAR_OK;
 }
 
