@@ -175,7 +175,13 @@ run() {
 cmd=${1:-}
 shift || true
 case $cmd in
-  start) [ $# -eq 1 ] || die "usage: pg_server.sh start DIR"; start "$1" ;;
+  start)
+    [ $# -eq 1 ] || die "usage: pg_server.sh start DIR"
+    # A start that fails half-way stops what it started (only in a directory it marked).
+    start_dir=$1
+    trap 'if [ -f "$start_dir/$marker" ]; then stop "$start_dir"; fi' EXIT
+    start "$1"
+    trap - EXIT ;;
   stop)  [ $# -eq 1 ] || die "usage: pg_server.sh stop DIR"; stop "$1" ;;
   run)   run "$@" ;;
   watch) [ $# -eq 2 ] || die "usage: pg_server.sh watch PID DIR"; watch "$1" "$2" ;;

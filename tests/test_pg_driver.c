@@ -230,27 +230,29 @@ static void test_transactions(void **state)
     fixture *f = need_server(state);
     caviar_error err = {0};
     int transient = -1;
-    ok(f, "CREATE TEMP TABLE tx (k BIGINT)", NULL, 0, NULL);
+    /* Not a temporary table: a read-only transaction may write those. */
+    ok(f, "DROP TABLE IF EXISTS test_pg_driver_tx", NULL, 0, NULL);
+    ok(f, "CREATE TABLE test_pg_driver_tx (k BIGINT)", NULL, 0, NULL);
     /* A write transaction commits; a rolled-back one leaves nothing. */
     assert_int_equal(drv->begin(f->conn, SQL_WRITE, &transient, &err), CAVIAR_OK);
-    OK(f, NULL, "INSERT INTO tx VALUES ($1)", sql_int(1));
+    OK(f, NULL, "INSERT INTO test_pg_driver_tx VALUES ($1)", sql_int(1));
     assert_int_equal(drv->commit(f->conn, &transient, &err), CAVIAR_OK);
     assert_int_equal(drv->begin(f->conn, SQL_WRITE, &transient, &err), CAVIAR_OK);
-    OK(f, NULL, "INSERT INTO tx VALUES ($1)", sql_int(2));
+    OK(f, NULL, "INSERT INTO test_pg_driver_tx VALUES ($1)", sql_int(2));
     drv->rollback(f->conn);
-    ok(f, "SELECT k FROM tx", NULL, 0, &f->res);
+    ok(f, "SELECT k FROM test_pg_driver_tx", NULL, 0, &f->res);
     assert_int_equal(f->res.rows, 1);
     /* A read transaction is a snapshot and refuses writes, for good (not transient). */
     assert_int_equal(drv->begin(f->conn, SQL_READ, &transient, &err), CAVIAR_OK);
     ok(f, "SHOW transaction_isolation", NULL, 0, &f->res);
     assert_string_equal(sql_get_text(&f->res, 0, 0), "repeatable read");
     const sql_val one[] = {sql_int(1)};
-    assert_int_equal(fails(f->conn, "INSERT INTO tx VALUES ($1)", one, 1, &err), 0);
+    assert_int_equal(fails(f->conn, "INSERT INTO test_pg_driver_tx VALUES ($1)", one, 1, &err), 0);
     assert_non_null(strstr(err.msg, "SQLSTATE 25006"));
     drv->rollback(f->conn);
     /* A rollback outside a transaction is harmless. */
     drv->rollback(f->conn);
-    ok(f, "DROP TABLE tx", NULL, 0, NULL);
+    ok(f, "DROP TABLE test_pg_driver_tx", NULL, 0, NULL);
 }
 
 static void test_errors(void **state)

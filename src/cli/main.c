@@ -13,6 +13,8 @@ static const struct {
     int (*run)(int argc, char **argv);
     const char *summary;
 } commands[] = {
+    {"tune", cmd_tune, "run or resume a study with parallel worker processes"},
+    {"worker", cmd_worker, "one more worker for a study in a shared database"},
     {"train", cmd_train, "train one network and report its dev and test metrics"},
 };
 

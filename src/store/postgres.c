@@ -102,15 +102,15 @@ static void keep_secrets(sql_conn *c, const char *url)
     }
 }
 
-/* libpq's message into buf (len bytes), without its trailing newline, every occurrence of the
- * password masked as "***". The whole message is scanned before it is cut to fit, so a cut
+/* libpq's message into buf (len bytes), or its first line, without its trailing newline, its
+ * continuation lines joined, and every occurrence of the password masked as "***". The whole message is scanned before it is cut to fit, so a cut
  * never leaves part of a password. */
-static const char *clean(const sql_conn *c, const char *msg, char *buf, size_t len)
+static const char *clean(const sql_conn *c, const char *msg, int first_line, char *buf, size_t len)
 {
     size_t o = 0, n[2];
     for (int k = 0; k < 2; k++)
         n[k] = c->secrets[k] ? strlen(c->secrets[k]) : 0;
-    for (const char *p = msg ? msg : ""; *p && o + 1 < len;) {
+    for (const char *p = msg ? msg : ""; *p && !(first_line && *p == '\n') && o + 1 < len;) {
         int k = 0;
         while (k < 2 && !(n[k] && strncmp(p, c->secrets[k], n[k]) == 0))
             k++;
@@ -118,6 +118,9 @@ static const char *clean(const sql_conn *c, const char *msg, char *buf, size_t l
             for (int i = 0; i < 3 && o + 1 < len; i++)
                 buf[o++] = '*';
             p += n[k];
+        } else if (p[0] == '\n' && p[1] == '\t') { /* libpq's continuation of a line */
+            buf[o++] = ' ';
+            p += 2;
         } else {
             buf[o++] = *p++;
         }
@@ -177,7 +180,7 @@ static caviar_status pg_connect(const char *url, sql_conn **out, caviar_error *e
                       c->shown);
     else if (PQstatus(c->pg) != CONNECTION_OK)
         st = util_err(err, CAVIAR_EIO, "postgresql: cannot connect to '%s': %s", c->shown,
-                      clean(c, PQerrorMessage(c->pg), msg, sizeof msg));
+                      clean(c, PQerrorMessage(c->pg), 0, msg, sizeof msg));
     else if (PQserverVersion(c->pg) < 90500)
         st = util_err(err, CAVIAR_EMISSING,
                       "postgresql: '%s' runs PostgreSQL %d.%d; caviar needs 9.5 or later "
@@ -187,7 +190,7 @@ static caviar_status pg_connect(const char *url, sql_conn **out, caviar_error *e
         PQsetNoticeProcessor(c->pg, quiet, NULL);
         if (!setup(c->pg))
             st = util_err(err, CAVIAR_EIO, "postgresql: cannot set up the session on '%s': %s",
-                          c->shown, clean(c, PQerrorMessage(c->pg), msg, sizeof msg));
+                          c->shown, clean(c, PQerrorMessage(c->pg), 0, msg, sizeof msg));
     }
     if (st != CAVIAR_OK) {
         pg_disconnect(c);
@@ -301,7 +304,7 @@ static caviar_status run(sql_conn *c, run_kind kind, const char *sql, const sql_
             return util_err(err, CAVIAR_EIO, "postgresql: cannot run '%s' on '%s': the "
                             "connection was lost; %s: %s", what, c->shown,
                             back ? "reconnected" : "cannot reconnect",
-                            clean(c, PQerrorMessage(c->pg), msg, sizeof msg));
+                            clean(c, PQerrorMessage(c->pg), 0, msg, sizeof msg));
         }
     }
     caviar_status st = set_params(c, params, n, err);
@@ -319,7 +322,8 @@ static caviar_status run(sql_conn *c, run_kind kind, const char *sql, const sql_
         return st;
     }
     if (PQstatus(c->pg) == CONNECTION_BAD) {
-        clean(c, res ? PQresultErrorMessage(res) : PQerrorMessage(c->pg), msg, sizeof msg);
+        /* The first line is the news: "server closed the connection unexpectedly". */
+        clean(c, res ? PQresultErrorMessage(res) : PQerrorMessage(c->pg), 1, msg, sizeof msg);
         PQclear(res);
         int back = reconnect(c);
         if (kind == RUN_COMMIT)
@@ -333,13 +337,13 @@ static caviar_status run(sql_conn *c, run_kind kind, const char *sql, const sql_
     }
     if (!res) /* libpq could not even build a result */
         return util_err(err, CAVIAR_ENOMEM, "postgresql: cannot run '%s': %s", what,
-                        clean(c, PQerrorMessage(c->pg), msg, sizeof msg));
+                        clean(c, PQerrorMessage(c->pg), 0, msg, sizeof msg));
     const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
     const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
     const char *hint = PQresultErrorField(res, PG_DIAG_MESSAGE_HINT);
     *transient = is_transient(state);
     st = util_err(err, CAVIAR_EIO, "postgresql: cannot run '%s': %s (SQLSTATE %s)%s%s", what,
-                  clean(c, primary ? primary : PQresultErrorMessage(res), msg, sizeof msg),
+                  clean(c, primary ? primary : PQresultErrorMessage(res), 0, msg, sizeof msg),
                   state ? state : "unknown", hint ? "\nhint: " : "", hint ? hint : "");
     PQclear(res);
     return st;

@@ -126,8 +126,10 @@ static caviar_status work_loop(caviar_study *s, const caviar_study_opts *opts,
         caviar_status st;
         if (stop_signal) {
             st = caviar_study_abandon(s, t, "interrupted", 1, err);
-            if (st == CAVIAR_OK)
+            if (st == CAVIAR_OK) {
                 stats->n_interrupted++;
+                break;
+            }
         } else if (state == CAVIAR_TRIAL_FAIL) {
             st = caviar_study_abandon(s, t, oerr.msg[0] ? oerr.msg : "the objective failed", 0,
                                       err);

@@ -1,0 +1,496 @@
+/*
+ * cmd_tune.c — `caviar tune` (run or resume a study with N worker processes) and `caviar worker`
+ * (one more worker for a study that exists, from any machine that reaches its database).
+ *
+ * The study's spec, kept in the database when tune creates the study, holds what a worker
+ * needs besides the sampler and pruner (which the study row holds): the objective with its
+ * settings, the trial budget, and the retry and heartbeat settings, one "key=value" per line.
+ * A worker started later reads it, so `caviar worker --storage URL --study NAME` needs nothing
+ * else.
+ */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "caviar.h"
+#include "cli.h"
+#include "objective/objective.h"
+#include "store/store.h"
+
+static const char tune_help[] =
+    "usage: caviar tune [options]\n"
+    "\n"
+    "Runs a study, or resumes it: --jobs worker processes ask for trials, run the objective\n"
+    "and record every trial in the study database. Running the same command again resumes\n"
+    "the study; Ctrl-C stops cleanly (running trials are re-queued), a second Ctrl-C at once.\n"
+    "More machines join with 'caviar worker --storage URL --study NAME'.\n"
+    "\n"
+    "  --objective SPEC     what a trial runs: branin, hartmann6 or quadratic, with settings\n"
+    "                       after a colon: epochs=N (report a learning curve), sleep=S\n"
+    "                       (seconds per epoch), fail=P (share of trials that fail);\n"
+    "                       e.g. quadratic:epochs=10,sleep=0.01\n"
+    "  --sampler NAME[:KV]  random (default), grid, sobol, coarse-to-fine, tpe;\n"
+    "                       e.g. tpe:n_startup=10,multivariate=true\n"
+    "  --pruner NAME[:KV]   none (default), median, percentile, successive-halving,\n"
+    "                       hyperband, threshold, patience\n"
+    "  --direction DIR      minimize or maximize (default: the objective's)\n"
+    "  --trials N           the study's budget of trials, across every worker (default 100)\n"
+    "  --time SECONDS       start no trial after this much time in this run (default: none)\n"
+    "  --jobs N             worker processes (default: the number of cores)\n"
+    "  --storage URL        caviar.db (default), sqlite:PATH, or postgresql://USER@HOST/DB\n"
+    "                       (PG* environment variables fill in what the URL leaves out)\n"
+    "  --study NAME         the study's name (default: the objective's name)\n"
+    "  --seed N             the study's seed (default 0)\n"
+    "  --retries N          re-runs of a trial whose worker was lost (default 2)\n"
+    "  --heartbeat S        seconds between heartbeats of running trials (default 2)\n"
+    "  --grace S            a running trial silent this long is lost (default 20)\n"
+    "  --json               the summary as one JSON object on stdout\n"
+    "  --quiet              no line per lost worker or failed trial\n"
+    "  --help               this text\n"
+    "\n"
+    "Exit status: 0 done, 1 failure at run time, 2 bad options, 130 interrupted.\n";
+
+static const char worker_help[] =
+    "usage: caviar worker --storage URL --study NAME [options]\n"
+    "\n"
+    "One more worker for a study that 'caviar tune' created: asks for trials, runs the\n"
+    "study's objective and records them, until the study's budget is spent. Start as many\n"
+    "as you like, on any machine that reaches the database (by hand, Slurm, Kubernetes,\n"
+    "mpirun); caviar needs no server of its own.\n"
+    "\n"
+    "  --storage URL        the study database (default caviar.db)\n"
+    "  --study NAME         the study (required)\n"
+    "  --jobs N             worker processes on this machine (default 1)\n"
+    "  --time SECONDS       start no trial after this much time (default: none)\n"
+    "  --quiet              no line per lost worker or failed trial\n"
+    "  --help               this text\n"
+    "\n"
+    "Exit status: 0 done, 1 failure at run time, 2 bad options, 130 interrupted.\n";
+
+/* What a study runs, as its spec keeps it. */
+typedef struct tune_spec {
+    char objective[512];
+    uint64_t trials;
+    unsigned retries;
+    double heartbeat, grace;
+} tune_spec;
+
+static void spec_write(const tune_spec *sp, char *buf, size_t len)
+{
+    snprintf(buf, len, "objective=%s\ntrials=%llu\nretries=%u\nheartbeat=%.17g\ngrace=%.17g\n",
+             sp->objective, (unsigned long long)sp->trials, sp->retries, sp->heartbeat,
+             sp->grace);
+}
+
+/* Reads a spec written by spec_write; unknown lines are ignored (a newer caviar may add some). */
+static int spec_read(const char *text, tune_spec *sp)
+{
+    memset(sp, 0, sizeof *sp);
+    sp->heartbeat = 2;
+    sp->grace = 20;
+    int have_objective = 0;
+    while (text && *text) {
+        const char *end = strchr(text, '\n');
+        size_t n = end ? (size_t)(end - text) : strlen(text);
+        char line[600];
+        if (n < sizeof line) {
+            memcpy(line, text, n);
+            line[n] = '\0';
+            char *eq = strchr(line, '=');
+            if (eq) {
+                *eq = '\0';
+                const char *v = eq + 1;
+                if (strcmp(line, "objective") == 0) {
+                    snprintf(sp->objective, sizeof sp->objective, "%s", v);
+                    have_objective = 1;
+                } else if (strcmp(line, "trials") == 0) {
+                    sp->trials = strtoull(v, NULL, 10);
+                } else if (strcmp(line, "retries") == 0) {
+                    sp->retries = (unsigned)strtoul(v, NULL, 10);
+                } else if (strcmp(line, "heartbeat") == 0) {
+                    sp->heartbeat = strtod(v, NULL);
+                } else if (strcmp(line, "grace") == 0) {
+                    sp->grace = strtod(v, NULL);
+                }
+            }
+        }
+        text = end ? end + 1 : text + n;
+    }
+    return have_objective ? 0 : -1;
+}
+
+static caviar_trial_state run_objective(caviar_trial *t, void *user, double *value,
+                                        caviar_error *err)
+{
+    objective *o = user;
+    return o->type->run(t, o->self, value, err);
+}
+
+__attribute__((format(printf, 2, 3))) static int usage_error(const char *cmd, const char *fmt,
+                                                              ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "caviar %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n'caviar %s --help' lists the options\n", cmd);
+    return CLI_USAGE;
+}
+
+/* "name:settings" -> name into buf, settings pointer (or NULL). */
+static const char *split_kv(const char *arg, char *name, size_t len)
+{
+    const char *colon = strchr(arg, ':');
+    size_t n = colon ? (size_t)(colon - arg) : strlen(arg);
+    if (n >= len)
+        n = len - 1;
+    memcpy(name, arg, n);
+    name[n] = '\0';
+    return colon ? colon + 1 : NULL;
+}
+
+static void print_summary(const caviar_study_opts *o, const caviar_work_stats *ws, int json,
+                          double seconds)
+{
+    caviar_study_opts ro = *o;
+    ro.heartbeat = 0;
+    ro.grace = 0;
+    caviar_error err = {0};
+    caviar_study *s = caviar_study_new(&ro, &err);
+    if (!s) {
+        fprintf(stderr, "caviar: cannot read the study back: %s\n", err.msg);
+        return;
+    }
+    caviar_study_summary sum;
+    caviar_study_summarize(s, &sum);
+    caviar_trial_view best;
+    int have_best = caviar_study_best(s, &best, NULL) == CAVIAR_OK;
+    char shown[512];
+    store_redact(o->storage, shown, sizeof shown);
+    if (json) {
+        printf("{\"study\": \"%s\", \"storage\": \"%s\", \"trials\": %zu, \"complete\": %zu, "
+               "\"pruned\": %zu, \"fail\": %zu, \"running\": %zu, \"waiting\": %zu, "
+               "\"run_here\": %zu, \"workers_lost\": %zu, \"interrupted\": %zu, "
+               "\"seconds\": %.3f",
+               o->name, shown, sum.n_trials, sum.n_complete, sum.n_pruned, sum.n_fail,
+               sum.n_running, sum.n_waiting, ws->n_run, ws->n_lost, ws->n_interrupted, seconds);
+        if (have_best) {
+            printf(", \"best\": {\"trial\": %llu, \"value\": %.17g, \"params\": {",
+                   (unsigned long long)best.number, best.value);
+            for (size_t i = 0; i < best.n_params; i++)
+                printf("%s\"%s\": %.17g", i ? ", " : "", best.param_names[i],
+                       best.param_values[i]);
+            printf("}}");
+        }
+        printf("}\n");
+    } else {
+        printf("study '%s' in %s: %zu trials (%zu complete, %zu pruned, %zu failed", o->name,
+               shown, sum.n_trials, sum.n_complete, sum.n_pruned, sum.n_fail);
+        if (sum.n_running || sum.n_waiting)
+            printf(", %zu running, %zu waiting", sum.n_running, sum.n_waiting);
+        printf(")\nthis run: %zu trials in %.1f s", ws->n_run, seconds);
+        if (ws->n_lost)
+            printf(", %zu workers lost and replaced", ws->n_lost);
+        if (ws->n_interrupted)
+            printf(", %zu trials interrupted and re-queued", ws->n_interrupted);
+        printf("\n");
+        if (have_best) {
+            printf("best: trial %llu, value %.6g\n", (unsigned long long)best.number,
+                   best.value);
+            for (size_t i = 0; i < best.n_params; i++) {
+                char buf[64];
+                printf("  %-16s %s\n", best.param_names[i],
+                       space_format(best.param_dists[i], best.param_values[i], buf,
+                                    sizeof buf));
+            }
+        }
+    }
+    caviar_study_free(s);
+}
+
+static double mono_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Runs the study with the objective of spec; the exit status. */
+static int run_study(const char *cmd, caviar_study_opts *o, const tune_spec *sp,
+                     const caviar_work_opts *w, int single, int json)
+{
+    objective obj;
+    caviar_error err = {0};
+    if (objective_open(&obj, sp->objective, &err) != CAVIAR_OK) {
+        fprintf(stderr, "caviar %s: %s\n", cmd, err.msg);
+        return CLI_USAGE;
+    }
+    caviar_work_stats ws;
+    double t0 = mono_seconds();
+    caviar_status st = single ? caviar_work(o, w, run_objective, &obj, &ws, &err)
+                              : caviar_run(o, w, run_objective, &obj, &ws, &err);
+    double seconds = mono_seconds() - t0;
+    objective_close(&obj);
+    if (st != CAVIAR_OK && st != CAVIAR_STOPPED) {
+        fprintf(stderr, "caviar %s: %s\n", cmd, err.msg);
+        return st == CAVIAR_EINVAL ? CLI_USAGE : CLI_FAILURE;
+    }
+    print_summary(o, &ws, json, seconds);
+    if (st == CAVIAR_STOPPED && ws.interrupted) {
+        fprintf(stderr, "caviar %s: interrupted; run the same command again to resume\n", cmd);
+        return 130;
+    }
+    return CLI_OK;
+}
+
+enum {
+    T_OBJECTIVE = 256, T_SAMPLER, T_PRUNER, T_DIRECTION, T_TRIALS, T_TIME, T_JOBS, T_STORAGE,
+    T_STUDY, T_SEED, T_RETRIES, T_HEARTBEAT, T_GRACE, T_JSON, T_QUIET, T_HELP
+};
+
+static const struct option tune_opts[] = {
+    {"objective", required_argument, 0, T_OBJECTIVE}, {"sampler", required_argument, 0, T_SAMPLER},
+    {"pruner", required_argument, 0, T_PRUNER},       {"direction", required_argument, 0, T_DIRECTION},
+    {"trials", required_argument, 0, T_TRIALS},       {"time", required_argument, 0, T_TIME},
+    {"jobs", required_argument, 0, T_JOBS},           {"storage", required_argument, 0, T_STORAGE},
+    {"study", required_argument, 0, T_STUDY},         {"seed", required_argument, 0, T_SEED},
+    {"retries", required_argument, 0, T_RETRIES},     {"heartbeat", required_argument, 0, T_HEARTBEAT},
+    {"grace", required_argument, 0, T_GRACE},         {"json", no_argument, 0, T_JSON},
+    {"quiet", no_argument, 0, T_QUIET},               {"help", no_argument, 0, T_HELP},
+    {0, 0, 0, 0},
+};
+
+static int parse_positive(const char *cmd, const char *opt, const char *v, double *out)
+{
+    if (util_parse_double(v, out) != 0 || !(*out > 0) || !isfinite(*out)) {
+        fprintf(stderr, "caviar %s: invalid value '%s' for --%s: expected a positive number "
+                        "of seconds\n", cmd, v, opt);
+        return -1;
+    }
+    return 0;
+}
+
+int cmd_tune(int argc, char **argv)
+{
+    tune_spec sp = {.trials = 100, .retries = 2, .heartbeat = 2, .grace = 20};
+    snprintf(sp.objective, sizeof sp.objective, "quadratic");
+    char sampler[64] = "random", pruner[64] = "none";
+    const char *sampler_kv = NULL, *pruner_kv = NULL, *storage = "caviar.db", *study = NULL;
+    const char *direction = NULL;
+    uint64_t seed = 0;
+    caviar_work_opts w;
+    caviar_work_opts_init(&w);
+    int json = 0, c;
+    size_t n;
+    double d;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "", tune_opts, NULL)) != -1) {
+        switch (c) {
+        case T_OBJECTIVE: snprintf(sp.objective, sizeof sp.objective, "%s", optarg); break;
+        case T_SAMPLER: sampler_kv = split_kv(optarg, sampler, sizeof sampler); break;
+        case T_PRUNER: pruner_kv = split_kv(optarg, pruner, sizeof pruner); break;
+        case T_DIRECTION:
+            if (strcmp(optarg, "minimize") != 0 && strcmp(optarg, "maximize") != 0)
+                return usage_error("tune", "invalid value '%s' for --direction: expected "
+                                   "minimize or maximize", optarg);
+            direction = optarg;
+            break;
+        case T_TRIALS:
+            if (util_parse_u64(optarg, &sp.trials) != 0 || sp.trials == 0)
+                return usage_error("tune", "invalid value '%s' for --trials: expected a "
+                                   "positive integer", optarg);
+            break;
+        case T_TIME:
+            if (parse_positive("tune", "time", optarg, &w.max_seconds))
+                return CLI_USAGE;
+            break;
+        case T_JOBS:
+            if (util_parse_size(optarg, &n) != 0 || n == 0 || n > 1024)
+                return usage_error("tune", "invalid value '%s' for --jobs: expected 1 to 1024",
+                                   optarg);
+            w.jobs = (unsigned)n;
+            break;
+        case T_STORAGE: storage = optarg; break;
+        case T_STUDY: study = optarg; break;
+        case T_SEED:
+            if (util_parse_u64(optarg, &seed) != 0)
+                return usage_error("tune", "invalid value '%s' for --seed: expected an "
+                                   "integer", optarg);
+            break;
+        case T_RETRIES:
+            if (util_parse_size(optarg, &n) != 0 || n > 1000)
+                return usage_error("tune", "invalid value '%s' for --retries: expected 0 to "
+                                   "1000", optarg);
+            sp.retries = (unsigned)n;
+            break;
+        case T_HEARTBEAT:
+            if (parse_positive("tune", "heartbeat", optarg, &d))
+                return CLI_USAGE;
+            sp.heartbeat = d;
+            break;
+        case T_GRACE:
+            if (parse_positive("tune", "grace", optarg, &d))
+                return CLI_USAGE;
+            sp.grace = d;
+            break;
+        case T_JSON: json = 1; break;
+        case T_QUIET: w.quiet = 1; break;
+        case T_HELP: fputs(tune_help, stdout); return CLI_OK;
+        default:
+            return usage_error("tune", "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return usage_error("tune", "unexpected argument '%s'", argv[optind]);
+    if (!(sp.grace > sp.heartbeat))
+        return usage_error("tune", "--grace must be longer than --heartbeat");
+    objective probe;
+    caviar_error err = {0};
+    if (objective_open(&probe, sp.objective, &err) != CAVIAR_OK) {
+        fprintf(stderr, "caviar tune: --objective: %s\n", err.msg);
+        return CLI_USAGE;
+    }
+    caviar_direction dir = probe.type->direction;
+    char default_name[64];
+    snprintf(default_name, sizeof default_name, "%s", probe.type->name);
+    objective_close(&probe);
+    if (direction)
+        dir = strcmp(direction, "maximize") == 0 ? CAVIAR_MAXIMIZE : CAVIAR_MINIMIZE;
+
+    char spec[1024];
+    spec_write(&sp, spec, sizeof spec);
+    caviar_study_opts o;
+    caviar_study_opts_init(&o);
+    o.name = study ? study : default_name;
+    o.direction = dir;
+    o.seed = seed;
+    o.sampler = sampler;
+    o.sampler_settings = sampler_kv;
+    o.pruner = pruner;
+    o.pruner_settings = pruner_kv;
+    o.storage = storage;
+    o.max_trials = sp.trials;
+    o.heartbeat = sp.heartbeat;
+    o.grace = sp.grace;
+    o.max_retries = sp.retries;
+    o.spec = spec;
+    /* Resuming: the objective must be the one the study was created with. */
+    const store_type *type = store_find(storage);
+    store *st = NULL;
+    if (type && type->open(storage, &st, &err) == CAVIAR_OK) {
+        store_study known;
+        if (type->load_study(st, o.name, &known, &err) == CAVIAR_OK) {
+            tune_spec old;
+            int mismatch = known.spec && spec_read(known.spec, &old) == 0 &&
+                           strcmp(old.objective, sp.objective) != 0;
+            if (mismatch)
+                fprintf(stderr, "caviar tune: study '%s' runs the objective '%s', not '%s'\n"
+                                "hint: another --study name starts a new study\n",
+                        o.name, old.objective, sp.objective);
+            store_study_release(&known);
+            if (mismatch) {
+                type->close(st);
+                return CLI_USAGE;
+            }
+        }
+        type->close(st);
+    }
+    return run_study("tune", &o, &sp, &w, 0, json);
+}
+
+int cmd_worker(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"storage", required_argument, 0, T_STORAGE}, {"study", required_argument, 0, T_STUDY},
+        {"jobs", required_argument, 0, T_JOBS},       {"time", required_argument, 0, T_TIME},
+        {"json", no_argument, 0, T_JSON},             {"quiet", no_argument, 0, T_QUIET},
+        {"help", no_argument, 0, T_HELP},             {0, 0, 0, 0},
+    };
+    const char *storage = "caviar.db", *study = NULL;
+    caviar_work_opts w;
+    caviar_work_opts_init(&w);
+    w.jobs = 1;
+    int json = 0, c;
+    size_t n;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case T_STORAGE: storage = optarg; break;
+        case T_STUDY: study = optarg; break;
+        case T_JOBS:
+            if (util_parse_size(optarg, &n) != 0 || n == 0 || n > 1024)
+                return usage_error("worker", "invalid value '%s' for --jobs: expected 1 to "
+                                   "1024", optarg);
+            w.jobs = (unsigned)n;
+            break;
+        case T_TIME:
+            if (parse_positive("worker", "time", optarg, &w.max_seconds))
+                return CLI_USAGE;
+            break;
+        case T_JSON: json = 1; break;
+        case T_QUIET: w.quiet = 1; break;
+        case T_HELP: fputs(worker_help, stdout); return CLI_OK;
+        default: return usage_error("worker", "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return usage_error("worker", "unexpected argument '%s'", argv[optind]);
+    if (!study)
+        return usage_error("worker", "%s", "--study NAME is required");
+    caviar_error err = {0};
+    char shown[512];
+    store_redact(storage, shown, sizeof shown);
+    const store_type *type = store_find(storage);
+    if (!type || strcmp(type->name, "memory") == 0) {
+        fprintf(stderr, "caviar worker: '%s' is not a study database\nhint: caviar.db, "
+                        "sqlite:PATH or postgresql://USER@HOST/DB\n", shown);
+        return CLI_USAGE;
+    }
+    store *st = NULL;
+    if (type->open(storage, &st, &err) != CAVIAR_OK) {
+        fprintf(stderr, "caviar worker: %s\n", err.msg);
+        return CLI_FAILURE;
+    }
+    store_study known;
+    caviar_status rc = type->load_study(st, study, &known, &err);
+    type->close(st);
+    if (rc != CAVIAR_OK) {
+        fprintf(stderr, "caviar worker: %s\nhint: 'caviar tune --study %s ...' creates it\n",
+                err.msg, study);
+        return rc == CAVIAR_EMISSING ? CLI_USAGE : CLI_FAILURE;
+    }
+    tune_spec sp;
+    if (spec_read(known.spec, &sp) != 0) {
+        fprintf(stderr, "caviar worker: study '%s' was not created by 'caviar tune': it names "
+                        "no objective to run\n", study);
+        store_study_release(&known);
+        return CLI_USAGE;
+    }
+    caviar_study_opts o;
+    caviar_study_opts_init(&o);
+    o.name = study;
+    o.direction = known.direction;
+    o.seed = known.seed;
+    o.sampler = known.sampler ? known.sampler : "random";
+    o.sampler_settings = known.sampler_settings;
+    o.pruner = known.pruner ? known.pruner : "none";
+    o.pruner_settings = known.pruner_settings;
+    o.storage = storage;
+    o.max_trials = sp.trials;
+    o.heartbeat = sp.heartbeat;
+    o.grace = sp.grace;
+    o.max_retries = sp.retries;
+    o.spec = known.spec;
+    int code = run_study("worker", &o, &sp, &w, w.jobs == 1, json);
+    store_study_release(&known);
+    return code;
+}
