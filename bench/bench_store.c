@@ -7,7 +7,9 @@
  *     tell(COMPLETE, x² + (log10 lr + 2)²)
  * with the random sampler. For a storage URL and each worker count W of the list:
  *
- *   1. the parent creates a fresh study (a name no earlier run used) and closes it;
+ *   1. the parent creates a fresh study (a name no earlier run used), runs --prefill round
+ *      trips on it itself (none by default: the history a study has when the window opens
+ *      changes the rate of a store whose cost grows with it), and closes it;
  *   2. it forks W workers; each opens the study itself (caviar_study_new after the fork: a
  *      handle never crosses a fork) and says "ready" on a pipe;
  *   3. when all are ready, the parent fixes the window [t0, t1] on the monotonic clock (shared
@@ -18,7 +20,9 @@
  *      after its first round trip that ends past t1, so the load is the same all through the
  *      window. With --trials N instead, each worker stops after N counted round trips and the
  *      window ends with the last worker;
- *   5. the rate is the counted round trips of all workers ÷ the window's length.
+ *   5. the rate is the counted round trips of all workers ÷ the window's length. The rates of
+ *      the window's first and second halves are recorded too: they differ when the cost of a
+ *      round trip grows with the number of trials in the study.
  *
  * Then, outside any timing, the parent checks the study: it must hold exactly the trials the
  * workers told (warm-up and tail included), all COMPLETE, numbered 0 .. n-1 without gaps,
@@ -37,6 +41,7 @@
  * Exit status: 0 done, 1 a run failed or did not verify, 2 usage.
  */
 #define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* MAP_ANONYMOUS */
 
 #include <errno.h>
 #include <math.h>
@@ -55,8 +60,14 @@
 
 #include "caviar.h"
 
+/* bench/CMakeLists.txt passes no build type to this program: an optimised build without
+ * assertions is what CMake's Release (and RelWithDebInfo, MinSizeRel) make. */
 #ifndef BENCH_BUILD_TYPE
-#define BENCH_BUILD_TYPE "unknown"
+#if defined(__OPTIMIZE__) && defined(NDEBUG)
+#define BENCH_BUILD_TYPE "Release"
+#else
+#define BENCH_BUILD_TYPE "Debug"
+#endif
 #endif
 
 #define EXIT_USAGE 2
@@ -370,6 +381,7 @@ typedef struct options {
     size_t n_counts, counts[MAX_COUNTS]; /* worker counts */
     double seconds, warmup;
     size_t trials; /* per worker, instead of seconds (0: seconds) */
+    size_t prefill; /* round trips the parent runs before the workers start */
     uint64_t seed;
     int json, quiet, info;
     const char *summary;
@@ -390,6 +402,8 @@ static void usage(FILE *f)
           "  --seconds S        length of the timed window (default 5)\n"
           "  --warmup S         round trips before the window, not counted (default 1)\n"
           "  --trials N         instead of --seconds: each worker times N round trips\n"
+          "  --prefill N        the parent tells N trials before the workers start, so that\n"
+          "                     the window opens on a study of that size (default 0)\n"
           "  --seed N           the studies' seed (default 0)\n"
           "  --json             one JSON object per line instead of readable lines\n"
           "  --quiet            no progress lines on stderr\n"
@@ -458,6 +472,7 @@ static int parse_options(int argc, char **argv, options *o)
         } else if (strcmp(a, "--storage") != 0 && strcmp(a, "--workers") != 0 &&
                    strcmp(a, "--seconds") != 0 && strcmp(a, "--warmup") != 0 &&
                    strcmp(a, "--trials") != 0 && strcmp(a, "--seed") != 0 &&
+                   strcmp(a, "--prefill") != 0 &&
                    strcmp(a, "--summary") != 0) {
             fprintf(stderr, "bench_store: unknown option '%s'\n", a);
             return 0;
@@ -473,6 +488,10 @@ static int parse_options(int argc, char **argv, options *o)
             ok = parse_seconds(val, &o->warmup, 1);
         } else if (strcmp(a, "--trials") == 0) {
             ok = parse_size(val, &o->trials);
+        } else if (strcmp(a, "--prefill") == 0) {
+            char *end;
+            o->prefill = (size_t)strtoull(val, &end, 10);
+            ok = end != val && !*end && val[0] != '-';
         } else if (strcmp(a, "--seed") == 0) {
             char *end;
             o->seed = strtoull(val, &end, 10);
@@ -536,6 +555,8 @@ typedef struct worker_out {
     int ready, failed;
     size_t n_told;    /* round trips completed, warm-up and tail included */
     size_t n_window;  /* of them, counted in the window */
+    size_t n_first;   /* of those, in the first half of the window (--seconds only) */
+    size_t n_before;  /* round trips that ended before the window opened */
     size_t n_dup;     /* numbers it told that another round trip had told already */
     size_t n_beyond;  /* numbers past the bitmap, not checked */
     double end;       /* when its last counted round trip ended */
@@ -567,30 +588,27 @@ static void study_opts(const run_spec *r, caviar_study_opts *opts)
 }
 
 /* One round trip; *number receives the trial's number, ph[0..2] the seconds spent in ask, in
- * the two suggestions and in tell. */
+ * the two suggestions and in tell. On failure *phase names the call that failed. */
 static caviar_status round_trip(caviar_study *s, uint64_t *number, double ph[3],
-                                caviar_error *err)
+                                const char **phase, caviar_error *err)
 {
     double a = mono_now();
+    *phase = "ask";
     caviar_trial *t = caviar_study_ask(s, err);
-    if (!t) {
-        snprintf(err->msg, sizeof err->msg, "ask: %.1000s", err->msg);
+    if (!t)
         return err->status != CAVIAR_OK ? err->status : CAVIAR_EIO;
-    }
     *number = caviar_trial_number(t);
     double b = mono_now(), x, lr;
+    *phase = "suggest";
     caviar_status st = caviar_trial_suggest_float(t, "x", -5, 5, CAVIAR_SCALE_LINEAR, 0, &x, err);
     if (st == CAVIAR_OK)
         st = caviar_trial_suggest_float(t, "lr", 1e-5, 1, CAVIAR_SCALE_LOG, 0, &lr, err);
-    if (st != CAVIAR_OK) {
-        snprintf(err->msg, sizeof err->msg, "suggest: %.1000s", err->msg);
+    if (st != CAVIAR_OK)
         return st;
-    }
     double c = mono_now(), r = log10(lr) + 2;
-    if ((st = caviar_study_tell(s, t, CAVIAR_TRIAL_COMPLETE, x * x + r * r, err)) != CAVIAR_OK) {
-        snprintf(err->msg, sizeof err->msg, "tell: %.1000s", err->msg);
+    *phase = "tell";
+    if ((st = caviar_study_tell(s, t, CAVIAR_TRIAL_COMPLETE, x * x + r * r, err)) != CAVIAR_OK)
         return st;
-    }
     double d = mono_now();
     ph[0] = b - a;
     ph[1] = c - b;
@@ -624,7 +642,7 @@ static void worker_main(const run_spec *r, shared *sh, size_t id, int ready_fd, 
     char c = s ? 'r' : 'f';
     if (!s) {
         out->failed = 1;
-        snprintf(out->msg, sizeof out->msg, "cannot open the study: %s", err.msg);
+        snprintf(out->msg, sizeof out->msg, "cannot open the study: %.480s", err.msg);
     }
     out->ready = s != NULL;
     if (write(ready_fd, &c, 1) != 1 || !s) {
@@ -636,7 +654,9 @@ static void worker_main(const run_spec *r, shared *sh, size_t id, int ready_fd, 
     while (read(go_fd, &c, 1) < 0 && errno == EINTR)
         ;
     close(go_fd);
-    double t0 = __atomic_load_n(&sh->t0, __ATOMIC_ACQUIRE), t1 = sh->t1;
+    double t0, t1;
+    __atomic_load(&sh->t0, &t0, __ATOMIC_ACQUIRE);
+    t1 = sh->t1;
 
     size_t cap = 1 << 16, n = 0;
     double *lat = malloc(cap * sizeof *lat);
@@ -650,16 +670,19 @@ static void worker_main(const run_spec *r, shared *sh, size_t id, int ready_fd, 
     for (;;) {
         uint64_t number = 0;
         double ph[3], start = mono_now();
-        if (round_trip(s, &number, ph, &err) != CAVIAR_OK) {
+        const char *phase = "";
+        if (round_trip(s, &number, ph, &phase, &err) != CAVIAR_OK) {
             out->failed = 1;
-            snprintf(out->msg, sizeof out->msg, "%s", err.msg);
+            snprintf(out->msg, sizeof out->msg, "%s: %.480s", phase, err.msg);
             break;
         }
         double end = mono_now();
         out->n_told++;
         mark_told(sh, number, &out->n_dup, &out->n_beyond);
-        if (end < t0)
+        if (end < t0) {
+            out->n_before++;
             continue;
+        }
         if (end > t1)
             break;
         if (isnan(cpu0)) {
@@ -677,6 +700,7 @@ static void worker_main(const run_spec *r, shared *sh, size_t id, int ready_fd, 
             cap *= 2;
         }
         lat[n++] = end - start;
+        out->n_first += end < 0.5 * (t0 + t1);
         out->ask += ph[0];
         out->suggest += ph[1];
         out->tell += ph[2];
@@ -708,7 +732,9 @@ typedef struct run_result {
     double elapsed, round_trips, per_s;
     double per_worker[MAX_WORKERS], p50[MAX_WORKERS], p99[MAX_WORKERS], cpu[MAX_WORKERS];
     double ask_ms, suggest_ms, tell_ms, mean_ms;
+    double first_half_per_s, second_half_per_s;
     size_t told, in_study, complete;
+    size_t at_open; /* trials told before the window opened (prefill and warm-up) */
     int failed, verified;
     char reason[MSG_LEN];   /* the first failure */
     char problems[MSG_LEN]; /* what the check of the study found wrong */
@@ -738,7 +764,7 @@ static void verify(const run_spec *r, const shared *sh, run_result *res)
     caviar_study *s = caviar_study_new(&opts, &err);
     res->verified = 1;
     if (!s) {
-        add_problem(res, "cannot reopen the study: %s", err.msg);
+        add_problem(res, "cannot reopen the study: %.480s", err.msg);
         return;
     }
     size_t dup = 0, beyond = 0;
@@ -842,10 +868,26 @@ static int run_one(const options *o, size_t workers, shared *sh, run_result *res
     caviar_study *s = caviar_study_new(&opts, &err);
     if (!s) {
         res->failed = 1;
-        snprintf(res->reason, sizeof res->reason, "cannot create the study: %s", err.msg);
+        snprintf(res->reason, sizeof res->reason, "cannot create the study: %.480s",
+                 err.msg);
         return 1;
     }
+    size_t prefilled = 0, dup = 0, beyond = 0;
+    for (; prefilled < o->prefill; prefilled++) {
+        uint64_t number;
+        double ph[3];
+        const char *phase;
+        if (round_trip(s, &number, ph, &phase, &err) != CAVIAR_OK) {
+            res->failed = 1;
+            snprintf(res->reason, sizeof res->reason, "prefill: %s: %.480s", phase, err.msg);
+            break;
+        }
+        mark_told(sh, number, &dup, &beyond);
+    }
     caviar_study_free(s);
+    res->told = prefilled;
+    if (res->failed)
+        return 1;
 
     int ready[2], go[2];
     if (pipe(ready) != 0 || pipe(go) != 0) {
@@ -879,7 +921,8 @@ static int run_one(const options *o, size_t workers, shared *sh, run_result *res
     close(ready[0]);
     double now = mono_now();
     sh->t1 = o->trials ? INFINITY : now + o->warmup + o->seconds;
-    __atomic_store_n(&sh->t0, now + o->warmup, __ATOMIC_RELEASE);
+    double t0 = now + o->warmup;
+    __atomic_store(&sh->t0, &t0, __ATOMIC_RELEASE);
     close(go[1]); /* go */
     if (started < workers && !res->failed) {
         res->failed = 1;
@@ -890,15 +933,17 @@ static int run_one(const options *o, size_t workers, shared *sh, run_result *res
     wait_workers(pids, started, deadline, res);
 
     double lat_sum[MAX_WORKERS], sum_ask = 0, sum_suggest = 0, sum_tell = 0, end = sh->t0;
-    size_t counted = 0;
+    size_t counted = 0, first = 0;
     for (size_t i = 0; i < started; i++) {
         const worker_out *w = &sh->w[i];
         if (w->failed && !res->failed) {
             res->failed = 1;
-            snprintf(res->reason, sizeof res->reason, "worker %zu: %s", i, w->msg);
+            snprintf(res->reason, sizeof res->reason, "worker %zu: %.490s", i, w->msg);
         }
         res->told += w->n_told;
         counted += w->n_window;
+        first += w->n_first;
+        res->at_open += w->n_before;
         sum_ask += w->ask;
         sum_suggest += w->suggest;
         sum_tell += w->tell;
@@ -912,6 +957,9 @@ static int run_one(const options *o, size_t workers, shared *sh, run_result *res
     res->round_trips = (double)counted;
     res->elapsed = o->trials ? end - sh->t0 : o->seconds;
     res->per_s = res->elapsed > 0 ? (double)counted / res->elapsed : NAN;
+    res->first_half_per_s = o->trials ? NAN : (double)first / (0.5 * o->seconds);
+    res->second_half_per_s = o->trials ? NAN : (double)(counted - first) / (0.5 * o->seconds);
+    res->at_open += prefilled;
     for (size_t i = 0; i < started; i++)
         res->per_worker[i] = res->elapsed > 0 ? (double)sh->w[i].n_window / res->elapsed : NAN;
     double total = 0;
@@ -939,9 +987,13 @@ static void print_run_json(const options *o, const run_result *res)
     jl_num("seconds", o->trials ? NAN : o->seconds);
     jl_int("trials_per_worker", (long long)o->trials);
     jl_num("warmup", o->warmup);
+    jl_int("prefill", (long long)o->prefill);
+    jl_int("trials_at_window_open", (long long)res->at_open);
     jl_num("elapsed_s", res->elapsed);
     jl_num("round_trips", res->round_trips);
     jl_num("round_trips_per_s", res->per_s);
+    jl_num("first_half_per_s", res->first_half_per_s);
+    jl_num("second_half_per_s", res->second_half_per_s);
     jl_nums("per_worker_per_s", res->per_worker, w);
     jl_nums("p50_ms", res->p50, w);
     jl_nums("p99_ms", res->p99, w);
@@ -966,10 +1018,12 @@ static void print_run_text(const options *o, const run_result *res)
     double p50[MAX_WORKERS];
     memcpy(p50, res->p50, sizeof p50);
     printf("%-10s %2zu worker%s  %9.0f round trips/s  (%.0f in %.2f s)  p50 %.3f ms  p99 %.3f "
-           "ms (worst worker)  ask %.3f / suggest×2 %.3f / tell %.3f ms  %s%s\n",
+           "ms (worst worker)  ask %.3f / suggest×2 %.3f / tell %.3f ms  halves %.0f, %.0f/s "
+           "from %zu trials  %s%s\n",
            backend_of(o->storage), res->workers, res->workers == 1 ? " " : "s", res->per_s,
            res->round_trips, res->elapsed, median_of(p50, res->workers),
            max_of(res->p99, res->workers), res->ask_ms, res->suggest_ms, res->tell_ms,
+           res->first_half_per_s, res->second_half_per_s, res->at_open,
            res->verified ? "verified" : "NOT VERIFIED: ", res->problems);
     if (res->failed)
         printf("           failed: %s\n", res->reason);

@@ -82,7 +82,8 @@ start() {
     if id postgres >/dev/null 2>&1; then run_user=postgres; else run_user=nobody; fi
     chown -R "$run_user" "$dir"
     as_owner test -w "$dir" ||
-      die "cannot start a server in '$dir': user '$run_user' cannot reach it (a parent directory is closed)"
+      die "cannot start a server in '$dir': user '$run_user' cannot reach it" \
+          "(a parent directory is closed to it)"
     echo "$run_user" >"$dir/user"
   fi
 
@@ -124,6 +125,13 @@ CONF
 CREATE ROLE caviar LOGIN;
 CREATE DATABASE caviar OWNER caviar;
 CREATE ROLE caviar_pw LOGIN PASSWORD 'right';
+SQL
+  # amcheck, for the chaos test's integrity check of caviar's indexes (creating an extension
+  # needs a superuser; calling its check function then needs only the grant).
+  "$bin/psql" -X -q -v ON_ERROR_STOP=1 -h "$sock" -p "$port" -U postgres -d caviar \
+    >/dev/null <<'SQL'
+CREATE EXTENSION amcheck;
+GRANT EXECUTE ON FUNCTION bt_index_check(regclass, boolean) TO caviar;
 SQL
   url="postgresql://caviar@/caviar?host=$sock&port=$port"
   echo "$url" >"$dir/url"

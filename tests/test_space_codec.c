@@ -202,6 +202,31 @@ static void test_categorical_round_trips(void **state)
     free(text);
 }
 
+/* The examples in codec.c's opening comment decode, and are what encode writes. */
+static void test_documented_examples(void **state)
+{
+    (void)state;
+    static const char *const examples[] = {
+        "float log 1.0000000000000001e-05 1 0 0",
+        "int linear 1 8 2 0",
+        "categorical 4 s4:relu s8:leaky re n0.5 b1 0",
+    };
+    for (size_t i = 0; i < sizeof examples / sizeof examples[0]; i++) {
+        caviar_dist d;
+        caviar_error err;
+        if (space_dist_decode(examples[i], &d, &err) != CAVIAR_OK)
+            fail_msg("'%s': %s", examples[i], err.msg);
+        char *text = space_dist_encode(&d);
+        assert_string_equal(text, examples[i]);
+        free(text);
+        space_dist_release(&d);
+    }
+    caviar_dist d;
+    assert_int_equal(space_dist_decode(examples[2], &d, NULL), CAVIAR_OK);
+    assert_string_equal(d.choices[1].string, "leaky re");
+    space_dist_release(&d);
+}
+
 /* A double from 64 random bits: every finite pattern (subnormals and -0 included) is fair. */
 static double random_double(util_rng *rng)
 {
@@ -516,6 +541,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_numeric_round_trips),
         cmocka_unit_test(test_categorical_round_trips),
+        cmocka_unit_test(test_documented_examples),
         cmocka_unit_test(test_random_doubles_exact),
         cmocka_unit_test(test_bad_catalogue),
         cmocka_unit_test(test_lenient_numbers),

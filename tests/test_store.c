@@ -996,6 +996,8 @@ static void test_not_running(void **state)
     FAILS(g_type->set_param(s, id, 1000, 0, 9.5, &err), ANY_ERROR, NULL);
     FAILS(g_type->report(s, id, 1000, 2, 9.5, &err), ANY_ERROR, NULL);
     FAILS(g_type->finish(s, id, 1000, CAVIAR_TRIAL_COMPLETE, 9.5, &err), ANY_ERROR, NULL);
+    FAILS(g_type->set_attr(s, id, 1000, "k", "v", &err), ANY_ERROR, NULL);
+    FAILS(g_type->abandon(s, id, 1000, "interrupted", 1, &err), ANY_ERROR, NULL);
     /* Nothing changed. */
     char why[1024];
     sync_h(s, id, &h);
@@ -1282,7 +1284,9 @@ static void test_reap(void **state)
 {
     (void)state;
     caviar_error err;
-    const double grace = 0.3, nap = 0.6;
+    /* grace: long enough that a loaded machine does not stall past it between a heartbeat and
+     * the next call; nap: surely past it. */
+    const double grace = 0.5, nap = 1.0;
     store *s = open_store();
     int64_t id = open_study(s, "reap");
     OK(g_type->add_param(s, id, "x", &g_any, &err));
@@ -1675,6 +1679,124 @@ static void test_concurrency(void **state)
     g_type->close(s);
 }
 
+/* N_REAPERS processes reap the same N_STALE stale trials at once: each is failed and re-queued
+ * by exactly one of them (a trial re-queued twice would run its grid point twice). */
+#define N_REAPERS 4
+#define N_STALE 20
+
+static int reaper_main(int k, int fd, int barrier, const char *name)
+{
+    caviar_error err = {0};
+    store *s = NULL;
+    CHILD_OK(g_type->open(g_url, &s, &err), "open");
+    store_study_info info = {.name = name, .direction = CAVIAR_MINIMIZE, .seed = 1,
+                             .sampler = "random", .pruner = "none"};
+    int64_t id;
+    CHILD_OK(g_type->open_study(s, &info, &id, &err), "open_study");
+    char byte;
+    while (read(barrier, &byte, 1) < 0 && errno == EINTR)
+        ; /* all start together */
+    size_t n = 0;
+    CHILD_OK(g_type->reap(s, id, 0.3, 3, &n, &err), "reap");
+    child_say(fd, "R %zu\n", n);
+    g_type->close(s);
+    return 0;
+}
+
+static void test_concurrent_reap(void **state)
+{
+    (void)state;
+    NEEDS_SHARED_STORE();
+    caviar_error err;
+    const char *name = study_name("reapers");
+    store *s = open_store();
+    int64_t id = open_study(s, "reapers");
+    OK(g_type->add_param(s, id, "x", &g_any, &err));
+    store_start dead = {.worker = "dead", .counter = "grid:r", .counter_limit = 1000};
+    for (uint64_t i = 0; i < N_STALE; i++) {
+        uint64_t n, claim;
+        OK(g_type->create_running(s, id, &dead, &n, &claim, &err));
+        OK(g_type->set_param(s, id, n, 0, (double)i + 0.5, &err));
+    }
+    g_type->close(s);
+    sleep_s(0.6);
+
+    int barrier[2];
+    assert_int_equal(pipe(barrier), 0);
+    int out[N_REAPERS];
+    pid_t pid[N_REAPERS];
+    fflush(stdout);
+    fflush(stderr);
+    for (int k = 0; k < N_REAPERS; k++) {
+        int p[2];
+        assert_int_equal(pipe(p), 0);
+        pid[k] = fork();
+        assert_true(pid[k] >= 0);
+        if (pid[k] == 0) {
+            close(p[0]);
+            close(barrier[1]);
+            for (int j = 0; j < k; j++)
+                close(out[j]);
+            _exit(reaper_main(k, p[1], barrier[0], name));
+        }
+        close(p[1]);
+        out[k] = p[0];
+    }
+    close(barrier[0]);
+    sleep_s(0.2); /* let them connect */
+    close(barrier[1]);
+    size_t n_reaped = 0;
+    char problems[2048] = "";
+    for (int k = 0; k < N_REAPERS; k++) {
+        char *text = NULL;
+        size_t len = 0, cap = 0;
+        read_lines(out[k], &text, &len, &cap, 0);
+        close(out[k]);
+        int status = 0;
+        while (waitpid(pid[k], &status, 0) < 0 && errno == EINTR)
+            ;
+        size_t n;
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && text && sscanf(text, "R %zu", &n) == 1)
+            n_reaped += n;
+        else
+            note(problems, sizeof problems, "\n  reaper %d (status %d): %.300s", k, status,
+                 text ? text : "(no message)");
+        free(text);
+    }
+    if (problems[0])
+        fail_msg("reapers failed:%s", problems);
+
+    s = open_store();
+    id = open_study(s, "reapers");
+    store_history h;
+    store_history_init(&h);
+    sync_h(s, id, &h);
+    if (h.n_trials != 2 * N_STALE || n_reaped != N_STALE)
+        fail_msg("%d stale trials, %zu reaped, %zu trials after (want %d)", N_STALE, n_reaped,
+                 h.n_trials, 2 * N_STALE);
+    unsigned reruns[N_STALE] = {0};
+    for (uint64_t i = 0; i < N_STALE; i++) {
+        const store_trial *t = trial_at(&h, i);
+        assert_int_equal(t->state, CAVIAR_TRIAL_FAIL);
+        assert_int_equal(t->requeued, 1);
+        const store_trial *r = trial_at(&h, N_STALE + i);
+        assert_int_equal(r->state, CAVIAR_TRIAL_WAITING);
+        assert_int_equal(r->retries, 1);
+        assert_true(r->retry_of >= 0 && r->retry_of < N_STALE);
+        reruns[r->retry_of]++;
+        assert_true(r->has_claim && r->claim == (uint64_t)r->retry_of);
+        assert_true(same_double(store_trial_param(r, 0), (double)r->retry_of + 0.5));
+    }
+    for (size_t i = 0; i < N_STALE; i++)
+        if (reruns[i] != 1)
+            fail_msg("trial %zu was re-queued %u times", i, reruns[i]);
+    store_counts c = counts(s, id);
+    assert_int_equal(c.counted, N_STALE);
+    assert_int_equal(c.n[CAVIAR_TRIAL_WAITING], N_STALE);
+    store_history_release(&h);
+    g_type->close(s);
+}
+
 /* ---- the study layer over the store ----------------------------------------------------------- */
 
 static caviar_study *new_study(const char *base, const char *sampler, uint64_t max_trials)
@@ -1955,6 +2077,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_abandon, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrency, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_reap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_study_layer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_study_budget, setup, teardown),
         cmocka_unit_test_setup_teardown(test_study_grid, setup, teardown),

@@ -76,11 +76,13 @@ static void putf(writer *w, const char *fmt, ...)
         w->len += (size_t)n;
 }
 
+/* d should be valid (caviar_dist_check). An unknown kind, scale or choice type, a NULL string,
+ * missing choices or a non-finite number are written in a form that decode refuses. */
 static void encode_into(writer *w, const caviar_dist *d)
 {
     if (d->kind == CAVIAR_DIST_CATEGORICAL) {
         putf(w, "categorical %zu", d->n_choices);
-        for (size_t i = 0; i < d->n_choices; i++) {
+        for (size_t i = 0; d->choices && i < d->n_choices; i++) {
             const caviar_value *c = &d->choices[i];
             switch (c->type) {
             case CAVIAR_VALUE_STRING:

@@ -102,10 +102,11 @@ static void keep_secrets(sql_conn *c, const char *url)
     }
 }
 
-/* libpq's message into buf (len bytes), or its first line, without its trailing newline, its
- * continuation lines joined, and every occurrence of the password masked as "***". The whole message is scanned before it is cut to fit, so a cut
- * never leaves part of a password. */
-static const char *clean(const sql_conn *c, const char *msg, int first_line, char *buf, size_t len)
+/* libpq's message (or its first line) into buf (len bytes), without its trailing newline, its
+ * continuation lines joined, and every occurrence of the password masked as "***". The whole
+ * message is scanned before it is cut to fit, so a cut never leaves part of a password. */
+static const char *clean(const sql_conn *c, const char *msg, int first_line, char *buf,
+                         size_t len)
 {
     size_t o = 0, n[2];
     for (int k = 0; k < 2; k++)
@@ -298,14 +299,15 @@ static caviar_status run(sql_conn *c, run_kind kind, const char *sql, const sql_
         sql_result_clear(out);
     if (PQstatus(c->pg) == CONNECTION_BAD) {
         /* Lost earlier. A transaction can start on a new connection; one under way is gone. */
-        int back = reconnect(c);
-        if (!back || kind != RUN_BEGIN) {
-            *transient = 1;
-            return util_err(err, CAVIAR_EIO, "postgresql: cannot run '%s' on '%s': the "
-                            "connection was lost; %s: %s", what, c->shown,
-                            back ? "reconnected" : "cannot reconnect",
+        *transient = 1;
+        if (!reconnect(c))
+            return util_err(err, CAVIAR_EIO, "postgresql: cannot run '%s': the connection to "
+                            "'%s' was lost and cannot be reopened: %s", what, c->shown,
                             clean(c, PQerrorMessage(c->pg), 0, msg, sizeof msg));
-        }
+        if (kind != RUN_BEGIN)
+            return util_err(err, CAVIAR_EIO, "postgresql: cannot run '%s': the connection to "
+                            "'%s' was lost; reconnected", what, c->shown);
+        *transient = 0;
     }
     caviar_status st = set_params(c, params, n, err);
     if (st != CAVIAR_OK)
@@ -331,7 +333,7 @@ static caviar_status run(sql_conn *c, run_kind kind, const char *sql, const sql_
                             "during COMMIT: %s\nhint: the transaction may or may not have been "
                             "committed", c->shown, msg);
         *transient = 1;
-        return util_err(err, CAVIAR_EIO, "postgresql: cannot run '%s' on '%s': the connection "
+        return util_err(err, CAVIAR_EIO, "postgresql: cannot run '%s': the connection to '%s' "
                         "was lost (%s); %s", what, c->shown, msg,
                         back ? "reconnected" : "cannot reconnect");
     }

@@ -497,7 +497,7 @@ static caviar_status add_param_body(txn *t, void *arg)
         /* Known: the table's own check gives the same message as everywhere else. */
         caviar_dist stored;
         if ((st = space_dist_decode(sql_get_text(r, 0, 0), &stored, t->err)) != CAVIAR_OK) {
-            util_err_prefix(t->err, "parameter '%s' in the database: ", a->name);
+            util_err_prefix(t->err, "parameter '%s' in the database", a->name);
             return st;
         }
         space_table tmp;
@@ -1053,7 +1053,7 @@ static caviar_status sync_body(txn *t, void *arg)
                 return util_err(t->err, CAVIAR_EFORMAT, "study %lld: parameter ids are not "
                                 "contiguous in the database", (long long)a->study);
             if ((st = space_dist_decode(sql_get_text(r, i, 2), &d, t->err)) != CAVIAR_OK) {
-                util_err_prefix(t->err, "parameter '%s' in the database: ", name);
+                util_err_prefix(t->err, "parameter '%s' in the database", name);
                 return st;
             }
             st = space_table_add(&h->params, name, &d, &id, t->err);
