@@ -1058,6 +1058,7 @@ typedef struct store_rec {
     double p50[MAX_WORKERS], p99[MAX_WORKERS], cpu[MAX_WORKERS];
     double ask_ms, suggest_ms, tell_ms, mean_ms;
     double errors, locked_errors, left_running;
+    double first_half, second_half, at_open, in_study;
     int verified, failed;
     char reason[MSG_LEN], problems[MSG_LEN];
 } store_rec;
@@ -1113,6 +1114,11 @@ static int read_results(const char *path, results *res)
             r->per_s = r->seconds = r->warmup = r->round_trips = NAN;
             r->ask_ms = r->suggest_ms = r->tell_ms = r->mean_ms = NAN;
             r->errors = r->locked_errors = r->left_running = NAN;
+            r->first_half = r->second_half = r->at_open = r->in_study = NAN;
+            jget_num(line, "first_half_per_s", &r->first_half);
+            jget_num(line, "second_half_per_s", &r->second_half);
+            jget_num(line, "trials_at_window_open", &r->at_open);
+            jget_num(line, "trials_in_study", &r->in_study);
             jget_num(line, "round_trips_per_s", &r->per_s);
             jget_num(line, "seconds", &r->seconds);
             jget_num(line, "warmup", &r->warmup);
@@ -1221,9 +1227,13 @@ static void print_table(const results *res)
         printf("files    SQLite databases on a %s file system\n", res->tmpfs);
     if (strcmp(res->build_type, "Release") != 0)
         printf("warning: not a Release build: the figures mean little\n");
-    if (res->n_cpus <= 2)
-        printf("note: %.0f cores: beyond %.0f workers the figures measure contention for the "
-               "cores (and the database lock), not scaling\n", res->n_cpus, res->n_cpus);
+    size_t most = 0;
+    for (size_t i = 0; i < res->n; i++)
+        most = res->rec[i].workers > most ? res->rec[i].workers : most;
+    if ((double)most > res->n_cpus)
+        printf("note: %.0f cores: with more than %.0f workers the figures measure contention "
+               "(for the cores and the database's lock), not scaling\n", res->n_cpus,
+               res->n_cpus);
 
     double seconds = NAN, warmup = NAN;
     for (size_t i = 0; i < res->n; i++)
@@ -1269,11 +1279,26 @@ static void print_table(const results *res)
         printf("warning: one SQLite worker used less than 0.9 of a core: something else used "
                "the machine during the run\n");
 
-    printf("\nwhere a round trip's time goes (mean ms): ask | both suggestions | tell\n");
+    printf("\nwhere a round trip's time goes (mean ms), and how the rate moves as the study "
+           "grows during the window\n\n");
+    printf("%-22s %7s %8s %12s %8s | %14s %10s | %12s %12s\n", "", "workers", "ask", "suggest×2",
+           "tell", "trials at open", "at end", "1st half/s", "2nd half/s");
     for (size_t i = 0; i < res->n; i++) {
         const store_rec *r = &res->rec[i];
-        printf("  %-20s %2zu workers  %8.3f | %8.3f | %8.3f\n", r->source, r->workers,
-               r->ask_ms, r->suggest_ms, r->tell_ms);
+        char label[2 * NAME_LEN];
+        snprintf(label, sizeof label, "%s %s", r->source, r->backend);
+        printf("%-22s %7zu %8.3f %12.3f %8.3f | %14.0f %10.0f | %12.0f %12.0f\n", label,
+               r->workers, r->ask_ms, r->suggest_ms, r->tell_ms, r->at_open, r->in_study,
+               r->first_half, r->second_half);
+    }
+    printf("(a store whose cost per round trip grows with the study is slower in the second "
+           "half; the faster store\n reaches a bigger study in the same window)\n");
+    for (size_t i = 0; i < res->n; i++) {
+        const store_rec *r = &res->rec[i];
+        if (strncmp(r->source, "optuna", 6) == 0 && r->errors > 0)
+            printf("%s %s, %zu workers: %.0f errors, %.0f of them \"database is locked\"; %.0f "
+                   "trials left RUNNING\n", r->source, r->backend, r->workers, r->errors,
+                   r->locked_errors, r->left_running);
     }
 
     size_t counts[MAX_COUNTS], n = sqlite_counts(res, counts);

@@ -10,7 +10,9 @@
  * Values. A parameter or a result cell is a sql_val: NULL, an integer, a real or a text. The
  * SQLite driver returns typed cells; the PostgreSQL driver returns every cell as text (libpq's
  * text format) and the readers below convert. A NaN real is stored as NULL (SQLite cannot store
- * it) and a NULL real reads back as NaN; infinities are stored as they are.
+ * it) and a NULL real reads back as NaN; infinities are stored as they are. Every other double
+ * comes back bit for bit, except that SQLite returns a negative zero as zero (its REAL columns
+ * keep whole numbers as integers) — the same value for every sampler, pruner and objective.
  *
  * Transactions. sql.c wraps every store operation in one transaction (driver.begin, the
  * statements, driver.commit; driver.rollback on any error). A driver reports an error that is
