@@ -250,6 +250,7 @@ caviar_status caviar_study_best(const caviar_study *study, caviar_trial_view *ou
 
 typedef struct caviar_study_summary {
     size_t n_trials, n_waiting, n_running, n_complete, n_pruned, n_fail;
+    size_t n_requeued;  /* FAIL trials re-run by a later trial (not counted in budgets) */
     double best_value;  /* NaN when nothing completed */
     uint64_t best_trial;
 } caviar_study_summary;

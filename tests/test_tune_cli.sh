@@ -40,6 +40,14 @@ status=0
 run() {
     status=0
     "$CAVIAR" "$@" >out 2>err || status=$?
+    no_sanitizer_report err "caviar $*"
+}
+
+# no_sanitizer_report FILE WHAT: a sanitizer build's report is a failure wherever it shows.
+no_sanitizer_report() {
+    if grep -q -e "Sanitizer" -e "runtime error:" "$1"; then
+        fail "$2: sanitizer report: $(cat "$1")"
+    fi
 }
 
 # jnum FILE KEY: the number after "KEY": in a one-line JSON summary.
@@ -51,7 +59,7 @@ jnum() {
 expect_json() {
     local v
     v=$(jnum "$1" "$2")
-    if [ -z "$v" ] || ! [ "$v" "$3" "$4" ]; then
+    if [ -z "$v" ] || ! test "$v" "$3" "$4"; then
         fail "$1: \"$2\" is '${v}', expected $3 $4: $(cat "$1")"
     fi
 }
@@ -151,7 +159,7 @@ here=$(($(jnum tune.json run_here) + $(jnum worker.json run_here)))
 
 # ---- Ctrl-C and SIGTERM ----------------------------------------------------------------------------
 
-slow=(--objective quadratic:epochs=20,sleep=0.05 --trials 6 --jobs 2 --storage int.db --json)
+slow=(--objective "quadratic:epochs=20,sleep=0.05" --trials 6 --jobs 2 --storage int.db --json)
 start_group int.json int.err tune "${slow[@]}"
 sleep 0.6 # both workers are in their first 1-second trial
 t0=$(now)
@@ -202,17 +210,17 @@ expect_json out running -eq 0
 # ---- bad invocations ------------------------------------------------------------------------------
 
 expect_usage "caviar tune: unknown option '--bogus'
-'caviar tune --help' lists the options" tune --bogus
+hint: 'caviar tune --help' lists the options" tune --bogus
 expect_usage "caviar tune: unexpected argument 'extra'
-'caviar tune --help' lists the options" tune extra
+hint: 'caviar tune --help' lists the options" tune extra
 expect_usage "caviar tune: invalid value '0' for --trials: expected a positive integer
-'caviar tune --help' lists the options" tune --trials 0
+hint: 'caviar tune --help' lists the options" tune --trials 0
 expect_usage "caviar tune: invalid value '-3' for --trials: expected a positive integer
-'caviar tune --help' lists the options" tune --trials -3
+hint: 'caviar tune --help' lists the options" tune --trials -3
 expect_usage "caviar tune: invalid value '0' for --jobs: expected 1 to 1024
-'caviar tune --help' lists the options" tune --jobs 0
+hint: 'caviar tune --help' lists the options" tune --jobs 0
 expect_usage "caviar tune: invalid value 'up' for --direction: expected minimize or maximize
-'caviar tune --help' lists the options" tune --direction up
+hint: 'caviar tune --help' lists the options" tune --direction up
 expect_usage "caviar tune: invalid value '0' for --time: expected a positive number of seconds" \
     tune --time 0
 expect_usage "caviar tune: --objective: unknown objective 'nope'
@@ -222,17 +230,17 @@ expect_usage "caviar tune: --objective: unknown objective 'branni'; did you mean
 expect_usage "caviar tune: --objective: unknown setting 'bogus' for objective 'branin'
 hint: its settings are: epochs, sleep, fail" tune --objective branin:bogus=1
 expect_usage "caviar tune: --grace must be longer than --heartbeat
-'caviar tune --help' lists the options" tune --heartbeat 5 --grace 3
+hint: 'caviar tune --help' lists the options" tune --heartbeat 5 --grace 3
 expect_usage "caviar tune: --grace must be longer than --heartbeat
-'caviar tune --help' lists the options" tune --grace 2 # the default heartbeat is 2 s
+hint: 'caviar tune --help' lists the options" tune --grace 2 # the default heartbeat is 2 s
 expect_usage "caviar tune: study 'branin' runs the objective 'branin', not 'hartmann6'
 hint: another --study name starts a new study" tune --objective hartmann6 --study branin \
     --storage b.db
 expect_usage "caviar worker: --study NAME is required
-'caviar worker --help' lists the options" worker
+hint: 'caviar worker --help' lists the options" worker
 expect_usage "caviar worker: unknown option '--trials'
-'caviar worker --help' lists the options" worker --study branin --trials 5
-expect_usage "caviar worker: there is no study 'missing' in this database
+hint: 'caviar worker --help' lists the options" worker --study branin --trials 5
+expect_usage "caviar worker: there is no study 'missing' in b.db
 hint: 'caviar tune --study missing ...' creates it" worker --storage b.db --study missing
 expect_usage "caviar worker: ':memory:' is not a study database
 hint: caviar.db, sqlite:PATH or postgresql://USER@HOST/DB" worker --storage :memory: --study x
@@ -250,14 +258,15 @@ run worker --storage bad.db --study quadratic
 
 # A value missing after an option says so (as 'caviar train' does).
 run tune --trials
-[ "$status" -eq 2 ] && [ "$(head -n 1 err)" = "caviar tune: option '--trials' needs a value" ] ||
+if [ "$status" -ne 2 ] || [ "$(head -n 1 err)" != "caviar tune: option '--trials' needs a value" ]; then
     fail "tune --trials (no value): status $status, stderr '$(cat err)'"
+fi
 
 # ---- a worker joins after the budget was raised by a resumed tune ----------------------------------
 
 # The study was created with a budget of 2; tune resumes it with 30, and a worker that joins
 # works towards those 30 too.
-grow=(--objective quadratic:epochs=5,sleep=0.02 --storage grow.db --json)
+grow=(--objective "quadratic:epochs=5,sleep=0.02" --storage grow.db --json)
 run tune "${grow[@]}" --trials 2 --jobs 1
 [ "$status" -eq 0 ] || fail "tune grow: status $status: $(cat err)"
 start_group grow.json grow.err tune "${grow[@]}" --trials 30 --jobs 1
@@ -274,7 +283,7 @@ expect_json grow-worker.json run_here -gt 0
 
 url=postgresql://u:sekret@127.0.0.1:1/db
 for args in "tune --storage $url --trials 2 --jobs 1" "tune --storage $url --json" \
-    "tune --storage $url?sslmode=disable --sampler nope" "worker --storage $url --study x" \
+    "tune --storage $url?sslmode=disable --sampler tpe:n_startup=3" "worker --storage $url --study x" \
     "worker --storage $url --study x --json" "tune --storage postgresql://127.0.0.1:1/db?password=sekret"; do
     set -f # the words of args are the arguments, never file patterns
     # shellcheck disable=SC2086
@@ -290,7 +299,9 @@ done
 # ---- --help ------------------------------------------------------------------------------------------
 
 run tune --help
-[ "$status" -eq 0 ] && [ ! -s err ] || fail "tune --help: status $status"
+if [ "$status" -ne 0 ] || [ -s err ]; then
+    fail "tune --help: status $status, stderr '$(cat err)'"
+fi
 for o in --objective --sampler --pruner --direction --trials --time --jobs --storage --study \
     --seed --retries --heartbeat --grace --json --quiet --help; do
     grep -q "^  $o " out || fail "tune --help does not list $o"
@@ -298,9 +309,15 @@ done
 grep -q "^Exit status: 0 done, 1 failure at run time, 2 bad options, 130 interrupted.$" out ||
     fail "tune --help: no exit statuses"
 run worker --help
-[ "$status" -eq 0 ] && [ ! -s err ] || fail "worker --help: status $status"
+if [ "$status" -ne 0 ] || [ -s err ]; then
+    fail "worker --help: status $status, stderr '$(cat err)'"
+fi
 for o in --storage --study --jobs --time --json --quiet --help; do
     grep -q "^  $o " out || fail "worker --help does not list $o"
+done
+
+for f in tune.err int.err term.err grow.err; do
+    no_sanitizer_report "$f" "$f"
 done
 
 if [ "$failures" -ne 0 ]; then

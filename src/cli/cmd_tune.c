@@ -35,8 +35,9 @@ static const char tune_help[] =
     "                       after a colon: epochs=N (report a learning curve), sleep=S\n"
     "                       (seconds per epoch), fail=P (share of trials that fail);\n"
     "                       e.g. quadratic:epochs=10,sleep=0.01\n"
-    "  --sampler NAME[:KV]  random (default), grid, sobol, coarse-to-fine, tpe;\n"
-    "                       e.g. tpe:n_startup=10,multivariate=true\n"
+    "  --sampler NAME[:KV]  random (default), sobol, coarse-to-fine, tpe;\n"
+    "                       e.g. tpe:n_startup=10,multivariate=true (grid needs a list of\n"
+    "                       values per parameter: it comes with sweep files)\n"
     "  --pruner NAME[:KV]   none (default), median, percentile, successive-halving,\n"
     "                       hyperband, threshold, patience\n"
     "  --direction DIR      minimize or maximize (default: the objective's)\n"
@@ -68,6 +69,7 @@ static const char worker_help[] =
     "  --study NAME         the study (required)\n"
     "  --jobs N             worker processes on this machine (default 1)\n"
     "  --time SECONDS       start no trial after this much time (default: none)\n"
+    "  --json               the summary as one JSON object on stdout\n"
     "  --quiet              no line per lost worker or failed trial\n"
     "  --help               this text\n"
     "\n"
@@ -140,7 +142,7 @@ __attribute__((format(printf, 2, 3))) static int usage_error(const char *cmd, co
     fprintf(stderr, "caviar %s: ", cmd);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\n'caviar %s --help' lists the options\n", cmd);
+    fprintf(stderr, "\nhint: 'caviar %s --help' lists the options\n", cmd);
     return CLI_USAGE;
 }
 
@@ -176,11 +178,12 @@ static void print_summary(const caviar_study_opts *o, const caviar_work_stats *w
     store_redact(o->storage, shown, sizeof shown);
     if (json) {
         printf("{\"study\": \"%s\", \"storage\": \"%s\", \"trials\": %zu, \"complete\": %zu, "
-               "\"pruned\": %zu, \"fail\": %zu, \"running\": %zu, \"waiting\": %zu, "
+               "\"pruned\": %zu, \"fail\": %zu, \"requeued\": %zu, \"running\": %zu, "
+               "\"waiting\": %zu, "
                "\"run_here\": %zu, \"workers_lost\": %zu, \"interrupted\": %zu, "
                "\"seconds\": %.3f",
                o->name, shown, sum.n_trials, sum.n_complete, sum.n_pruned, sum.n_fail,
-               sum.n_running, sum.n_waiting, ws->n_run, ws->n_lost, ws->n_interrupted, seconds);
+               sum.n_requeued, sum.n_running, sum.n_waiting, ws->n_run, ws->n_lost, ws->n_interrupted, seconds);
         if (have_best) {
             printf(", \"best\": {\"trial\": %llu, \"value\": %.17g, \"params\": {",
                    (unsigned long long)best.number, best.value);
@@ -193,6 +196,8 @@ static void print_summary(const caviar_study_opts *o, const caviar_work_stats *w
     } else {
         printf("study '%s' in %s: %zu trials (%zu complete, %zu pruned, %zu failed", o->name,
                shown, sum.n_trials, sum.n_complete, sum.n_pruned, sum.n_fail);
+        if (sum.n_requeued)
+            printf(" of which %zu were re-run", sum.n_requeued);
         if (sum.n_running || sum.n_waiting)
             printf(", %zu running, %zu waiting", sum.n_running, sum.n_waiting);
         printf(")\nthis run: %zu trials in %.1f s", ws->n_run, seconds);
@@ -292,7 +297,7 @@ int cmd_tune(int argc, char **argv)
     double d;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "", tune_opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":", tune_opts, NULL)) != -1) {
         switch (c) {
         case T_OBJECTIVE: snprintf(sp.objective, sizeof sp.objective, "%s", optarg); break;
         case T_SAMPLER: sampler_kv = split_kv(optarg, sampler, sizeof sampler); break;
@@ -344,6 +349,7 @@ int cmd_tune(int argc, char **argv)
         case T_JSON: json = 1; break;
         case T_QUIET: w.quiet = 1; break;
         case T_HELP: fputs(tune_help, stdout); return CLI_OK;
+        case ':': return usage_error("tune", "option '%s' needs a value", argv[optind - 1]);
         default:
             return usage_error("tune", "unknown option '%s'", argv[optind - 1]);
         }
@@ -352,6 +358,10 @@ int cmd_tune(int argc, char **argv)
         return usage_error("tune", "unexpected argument '%s'", argv[optind]);
     if (!(sp.grace > sp.heartbeat))
         return usage_error("tune", "--grace must be longer than --heartbeat");
+    if (strcmp(sampler, "grid") == 0)
+        return usage_error("tune", "the grid sampler needs the values of each parameter, which "
+                           "the built-in objectives do not list\nhint: random, sobol, "
+                           "coarse-to-fine or tpe; grids come with sweep files");
     objective probe;
     caviar_error err = {0};
     if (objective_open(&probe, sp.objective, &err) != CAVIAR_OK) {
@@ -382,27 +392,45 @@ int cmd_tune(int argc, char **argv)
     o.grace = sp.grace;
     o.max_retries = sp.retries;
     o.spec = spec;
-    /* Resuming: the objective must be the one the study was created with. */
+    /* Create the study, or check it, with the sampler and pruner checked first (nothing is
+     * stored for a bad name); then a resumed study takes this run's definition, so that
+     * workers joining it run towards this budget with this sampler. Its objective stays. */
+    caviar_study *probe_study = caviar_study_new(&o, &err);
+    if (!probe_study) {
+        fprintf(stderr, "caviar tune: %s\n", err.msg);
+        return err.status == CAVIAR_EINVAL ? CLI_USAGE : CLI_FAILURE;
+    }
+    caviar_study_free(probe_study);
     const store_type *type = store_find(storage);
     store *st = NULL;
-    if (type && type->open(storage, &st, &err) == CAVIAR_OK) {
-        store_study known;
-        if (type->load_study(st, o.name, &known, &err) == CAVIAR_OK) {
-            tune_spec old;
-            int mismatch = known.spec && spec_read(known.spec, &old) == 0 &&
-                           strcmp(old.objective, sp.objective) != 0;
-            if (mismatch)
-                fprintf(stderr, "caviar tune: study '%s' runs the objective '%s', not '%s'\n"
-                                "hint: another --study name starts a new study\n",
-                        o.name, old.objective, sp.objective);
-            store_study_release(&known);
-            if (mismatch) {
-                type->close(st);
-                return CLI_USAGE;
-            }
-        }
-        type->close(st);
+    int code = CLI_OK;
+    if (type->open(storage, &st, &err) != CAVIAR_OK) {
+        fprintf(stderr, "caviar tune: %s\n", err.msg);
+        return CLI_FAILURE;
     }
+    store_study known;
+    store_study_info info = {o.name,    o.direction,        o.seed,   o.sampler,
+                             o.sampler_settings, o.pruner, o.pruner_settings, o.spec};
+    int64_t id;
+    if (type->load_study(st, o.name, &known, &err) == CAVIAR_OK) {
+        tune_spec old;
+        if (known.spec && spec_read(known.spec, &old) == 0 &&
+            strcmp(old.objective, sp.objective) != 0) {
+            fprintf(stderr, "caviar tune: study '%s' runs the objective '%s', not '%s'\n"
+                            "hint: another --study name starts a new study\n",
+                    o.name, old.objective, sp.objective);
+            code = CLI_USAGE;
+        }
+        store_study_release(&known);
+    }
+    if (code == CLI_OK && (type->open_study(st, &info, &id, &err) != CAVIAR_OK ||
+                           type->define_study(st, id, &info, &err) != CAVIAR_OK)) {
+        fprintf(stderr, "caviar tune: %s\n", err.msg);
+        code = CLI_FAILURE;
+    }
+    type->close(st);
+    if (code != CLI_OK)
+        return code;
     return run_study("tune", &o, &sp, &w, 0, json);
 }
 
@@ -422,7 +450,7 @@ int cmd_worker(int argc, char **argv)
     size_t n;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
         switch (c) {
         case T_STORAGE: storage = optarg; break;
         case T_STUDY: study = optarg; break;
@@ -439,6 +467,7 @@ int cmd_worker(int argc, char **argv)
         case T_JSON: json = 1; break;
         case T_QUIET: w.quiet = 1; break;
         case T_HELP: fputs(worker_help, stdout); return CLI_OK;
+        case ':': return usage_error("worker", "option '%s' needs a value", argv[optind - 1]);
         default: return usage_error("worker", "unknown option '%s'", argv[optind - 1]);
         }
     }

@@ -141,6 +141,31 @@ static caviar_status mem_open_study(store *s, const store_study_info *info, int6
     return CAVIAR_OK;
 }
 
+static caviar_status mem_define_study(store *s, int64_t id, const store_study_info *info,
+                                      caviar_error *err)
+{
+    mem_study *st = study_at(s, id);
+    int oom = 0;
+    char *sampler = dup_or_null(info->sampler, &oom);
+    char *sampler_settings = dup_or_null(info->sampler_settings, &oom);
+    char *pruner = dup_or_null(info->pruner, &oom);
+    char *pruner_settings = dup_or_null(info->pruner_settings, &oom);
+    char *spec = dup_or_null(info->spec, &oom);
+    if (oom) {
+        free(sampler), free(sampler_settings), free(pruner), free(pruner_settings), free(spec);
+        return util_err(err, CAVIAR_ENOMEM, "cannot update study '%s': out of memory",
+                        st->info.name);
+    }
+    free(st->info.sampler), free(st->info.sampler_settings), free(st->info.pruner);
+    free(st->info.pruner_settings), free(st->info.spec);
+    st->info.sampler = sampler;
+    st->info.sampler_settings = sampler_settings;
+    st->info.pruner = pruner;
+    st->info.pruner_settings = pruner_settings;
+    st->info.spec = spec;
+    return CAVIAR_OK;
+}
+
 static caviar_status mem_load_study(store *s, const char *name, store_study *out,
                                     caviar_error *err)
 {
@@ -505,6 +530,7 @@ const store_type store_memory = {
     .open = mem_open,
     .close = mem_close,
     .open_study = mem_open_study,
+    .define_study = mem_define_study,
     .load_study = mem_load_study,
     .add_param = mem_add_param,
     .enqueue = mem_enqueue,

@@ -171,6 +171,7 @@ typedef struct sql_store {
     const sql_driver *drv;
     sql_conn *conn;
     sql_result res, res2, res3, res4; /* scratch, reused */
+    char shown[512];                  /* the storage string, password masked, for messages */
     util_rng jitter;
 } sql_store;
 
@@ -326,6 +327,7 @@ static caviar_status sql_open_with(const sql_driver *drv, const store_type *type
         return util_err(err, CAVIAR_ENOMEM, "cannot open %s: out of memory", shown);
     s->base.type = type;
     s->drv = drv;
+    memcpy(s->shown, shown, sizeof s->shown);
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     util_rng_seed(&s->jitter, (uint64_t)ts.tv_nsec ^ (uint64_t)(uintptr_t)s);
@@ -396,6 +398,29 @@ static caviar_status sql_open_study(store *base, const store_study_info *info, i
     return st;
 }
 
+typedef struct define_arg {
+    int64_t id;
+    const store_study_info *info;
+} define_arg;
+
+static caviar_status define_study_body(txn *t, void *arg)
+{
+    define_arg *a = arg;
+    const store_study_info *in = a->info;
+    return Q(t, NULL,
+             "UPDATE studies SET sampler = $2, sampler_settings = $3, pruner = $4,"
+             " pruner_settings = $5, spec = $6 WHERE id = $1",
+             sql_int(a->id), sql_text(in->sampler), sql_text(in->sampler_settings),
+             sql_text(in->pruner), sql_text(in->pruner_settings), sql_text(in->spec));
+}
+
+static caviar_status sql_define_study(store *base, int64_t id, const store_study_info *info,
+                                      caviar_error *err)
+{
+    define_arg a = {id, info};
+    return transaction((sql_store *)base, SQL_WRITE, define_study_body, &a, err);
+}
+
 typedef struct load_arg {
     const char *name;
     store_study *out;
@@ -423,8 +448,8 @@ static caviar_status load_study_body(txn *t, void *arg)
     if (st != CAVIAR_OK)
         return st;
     if (!r->rows)
-        return util_err(t->err, CAVIAR_EMISSING, "there is no study '%s' in this database",
-                        a->name);
+        return util_err(t->err, CAVIAR_EMISSING, "there is no study '%s' in %s", a->name,
+                        t->s->shown);
     store_study *o = a->out;
     int oom = 0;
     store_study_release(o);
@@ -1154,7 +1179,8 @@ static caviar_status postgres_open(const char *url, store **out, caviar_error *e
 }
 
 #define SQL_STORE_OPS                                                                           \
-    .close = sql_close, .open_study = sql_open_study, .load_study = sql_load_study,             \
+    .close = sql_close, .open_study = sql_open_study, .define_study = sql_define_study,         \
+    .load_study = sql_load_study,                                                               \
     .add_param = sql_add_param, .enqueue = sql_enqueue, .claim_waiting = sql_claim_waiting,     \
     .create_running = sql_create_running, .set_param = sql_set_param, .report = sql_report,     \
     .set_attr = sql_set_attr, .finish = sql_finish, .get_count = sql_get_count,                 \

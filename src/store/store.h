@@ -135,6 +135,11 @@ typedef struct store_type {
      * Opening an existing study with another direction is an error. */
     caviar_status (*open_study)(store *s, const store_study_info *info, int64_t *id,
                                 caviar_error *err);
+    /* Replaces the sampler, pruner (with their settings) and spec of an existing study: a
+     * command that resumes a study with a new definition makes it the one joining workers
+     * read. The name, direction and seed never change. */
+    caviar_status (*define_study)(store *s, int64_t study, const store_study_info *info,
+                                  caviar_error *err);
     /* Reads a study's definition back; CAVIAR_EMISSING when there is no such study. */
     caviar_status (*load_study)(store *s, const char *name, store_study *out, caviar_error *err);
     /* Binds name to d in the study (or checks that it is bound to d); the mirror learns the

@@ -171,6 +171,7 @@ static caviar_status work(const caviar_study_opts *opts, const caviar_work_opts 
         st = work_loop(s, opts, w, objective, user, stats, err);
     caviar_study_free(s);
     restore_stop(&old);
+    stop_signal = 0; /* the status says it was interrupted; later calls start afresh */
     return st;
 }
 
@@ -281,8 +282,14 @@ caviar_status caviar_run(const caviar_study_opts *opts, const caviar_work_opts *
                     kill(pids[i], SIGKILL);
             killed = 1;
         }
+        /* Polled, not blocking: a signal that lands just before a blocking wait would wait
+         * for a worker to end, which may be long after a second Ctrl-C. */
         int status;
-        pid_t pid = waitpid(-1, &status, 0);
+        pid_t pid = waitpid(-1, &status, WNOHANG);
+        if (pid == 0) {
+            pause_for(0.05);
+            continue;
+        }
         if (pid < 0) {
             if (errno == EINTR)
                 continue;
@@ -320,6 +327,7 @@ caviar_status caviar_run(const caviar_study_opts *opts, const caviar_work_opts *
     munmap(slots, jobs * sizeof *slots);
     free(pids);
     restore_stop(&old);
+    stop_signal = 0;
     if (st != CAVIAR_OK)
         return st;
     if (forwarded)

@@ -260,14 +260,13 @@ caviar_study *caviar_study_new(const caviar_study_opts *opts, caviar_error *err)
     store_study_info info = {name,           opts->direction,        opts->seed,
                              opts->sampler,  opts->sampler_settings, opts->pruner,
                              opts->pruner_settings, opts->spec};
-    if (s->stype->open(opts->storage, &s->st, err) != CAVIAR_OK)
-        goto fail;
-    if (s->stype->open_study(s->st, &info, &s->id, err) != CAVIAR_OK ||
-        sampler_open(&s->sampler, opts->sampler, opts->sampler_settings, opts->seed,
+    /* The sampler and pruner first: a bad name or setting must not leave a study behind. */
+    if (sampler_open(&s->sampler, opts->sampler, opts->sampler_settings, opts->seed,
                      opts->direction, err) != CAVIAR_OK ||
         pruner_open(&s->pruner, opts->pruner, opts->pruner_settings, opts->direction, err) !=
             CAVIAR_OK ||
-        sync(s, err) != CAVIAR_OK)
+        s->stype->open(opts->storage, &s->st, err) != CAVIAR_OK ||
+        s->stype->open_study(s->st, &info, &s->id, err) != CAVIAR_OK || sync(s, err) != CAVIAR_OK)
         goto fail;
     if (opts->heartbeat > 0 && s->stype != &store_memory &&
         heartbeat_start(s, opts->storage, opts->heartbeat, err) != CAVIAR_OK)
@@ -687,6 +686,7 @@ void caviar_study_summarize(const caviar_study *s, caviar_study_summary *out)
         case CAVIAR_TRIAL_PRUNED: out->n_pruned++; break;
         case CAVIAR_TRIAL_FAIL: out->n_fail++; break;
         }
+        out->n_requeued += s->h.trials[i].requeued != 0;
     }
     long best = best_index(s);
     out->best_value = best < 0 ? NAN : s->h.trials[best].value;
