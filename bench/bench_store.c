@@ -938,7 +938,7 @@ static int run_one(const options *o, size_t workers, shared *sh, run_result *res
         const worker_out *w = &sh->w[i];
         if (w->failed && !res->failed) {
             res->failed = 1;
-            snprintf(res->reason, sizeof res->reason, "worker %zu: %.490s", i, w->msg);
+            snprintf(res->reason, sizeof res->reason, "worker %zu: %.400s", i, w->msg);
         }
         res->told += w->n_told;
         counted += w->n_window;

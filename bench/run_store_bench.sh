@@ -88,7 +88,8 @@ esac
 
 optuna_version=""
 sqlalchemy_version=""
-python_version=$("$python" -c 'import platform; print(platform.python_version())' 2>/dev/null || true)
+python_version=$("$python" -c 'import platform; print(platform.python_version())' 2>/dev/null ||
+                 true)
 if [ "$run_peer" = 1 ]; then
     optuna_version=$("$python" -c 'import optuna; print(optuna.__version__)' 2>/dev/null || true)
     sqlalchemy_version=$("$python" -c 'import sqlalchemy; print(sqlalchemy.__version__)' \

@@ -5,7 +5,9 @@
  * client_encoding UTF8 (strings are UTF-8 everywhere in caviar), and extra_float_digits = 3 so
  * that a double printed by the server reads back with the same bits.
  *
- * Parameters go as text (PQexecParams). Integers are typed int8 and reals float8, so that the
+ * Statements are prepared once per connection (PQprepare, then PQexecPrepared; cached by the
+ * address of their static text, forgotten when the connection is reset), so that the server
+ * parses and plans each once. Parameters go as text. Integers are typed int8 and reals float8, so that the
  * server never guesses a narrower type from the context ("$1 + 1" would otherwise be int4);
  * texts and NULLs are untyped, like quoted literals. A NaN real goes as NULL (the contract of
  * sql_impl.h) and infinities as "Infinity" and "-Infinity", which float8 reads. Every result
@@ -32,6 +34,8 @@
 #define PG_INT8_OID 20
 #define PG_FLOAT8_OID 701
 
+#define PG_PREPARED 128 /* more distinct statements than sql.c has */
+
 struct sql_conn {
     PGconn *pg;
     char *secrets[2];    /* the URL's password as written and decoded (masked in messages) */
@@ -40,6 +44,10 @@ struct sql_conn {
     const char **values; /* PQexecParams' arrays */
     Oid *types;
     char (*nums)[32];    /* text of the numeric parameters */
+    /* Statements prepared on this connection, by the address of their (static) text: the
+     * server parses and plans each once per connection instead of once per call. */
+    const char *prepared[PG_PREPARED];
+    size_t n_prepared;
 };
 
 static int pg_accepts(const char *url)
@@ -205,6 +213,7 @@ static caviar_status pg_connect(const char *url, sql_conn **out, caviar_error *e
 static int reconnect(sql_conn *c)
 {
     PQreset(c->pg);
+    c->n_prepared = 0; /* a new session: nothing is prepared there */
     return PQstatus(c->pg) == CONNECTION_OK && setup(c->pg);
 }
 
@@ -312,7 +321,26 @@ static caviar_status run(sql_conn *c, run_kind kind, const char *sql, const sql_
     caviar_status st = set_params(c, params, n, err);
     if (st != CAVIAR_OK)
         return st;
-    PGresult *res = PQexecParams(c->pg, sql, (int)n, c->types, c->values, NULL, NULL, 0);
+    PGresult *res;
+    size_t slot = 0;
+    while (slot < c->n_prepared && c->prepared[slot] != sql)
+        slot++;
+    char name[16];
+    snprintf(name, sizeof name, "caviar%zu", slot);
+    if (kind == RUN_STATEMENT && slot == c->n_prepared && slot < PG_PREPARED) {
+        /* The types of this first call's parameters become the statement's; a NULL's is
+         * left for the server to infer, which later calls' values of any type then follow. */
+        res = PQprepare(c->pg, name, sql, (int)n, c->types);
+        if (PQresultStatus(res) == PGRES_COMMAND_OK) {
+            c->prepared[c->n_prepared++] = sql;
+            PQclear(res);
+            res = PQexecPrepared(c->pg, name, (int)n, c->values, NULL, NULL, 0);
+        }
+    } else if (kind == RUN_STATEMENT && slot < c->n_prepared) {
+        res = PQexecPrepared(c->pg, name, (int)n, c->values, NULL, NULL, 0);
+    } else {
+        res = PQexecParams(c->pg, sql, (int)n, c->types, c->values, NULL, NULL, 0);
+    }
     ExecStatusType status = PQresultStatus(res);
     if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) {
         if (kind == RUN_COMMIT && strcmp(PQcmdStatus(res), "ROLLBACK") == 0)

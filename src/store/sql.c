@@ -18,8 +18,8 @@
  * version (UPDATE studies ... RETURNING version) and stamping the trials it changed with it.
  * The bump locks the study row until commit, so versions commit in increasing order: a reader
  * whose snapshot shows version v has every change stamped <= v, and sync() fetches exactly the
- * trials stamped after its mirror's version (with their parameters, reports and attributes),
- * O(changes). Heartbeats change no version (nothing a sampler reads).
+ * trials stamped after its mirror's version (with their parameters, reports and attributes,
+ * looked up by trial through the primary keys, never by scanning the study), O(changes). Heartbeats change no version (nothing a sampler reads).
  *
  * Locks. A writer locks the trial rows it changes first (UPDATE ... WHERE state = RUNNING, or
  * SELECT ... FOR UPDATE SKIP LOCKED for a WAITING or a stale trial, so that concurrent
@@ -1089,18 +1089,18 @@ static caviar_status sync_body(txn *t, void *arg)
     }
     sql_val since[] = {sql_int(a->study), sql_int((int64_t)h->version)};
     if ((st = q(t, rp,
-                "SELECT p.number, p.param, p.value FROM trial_params p JOIN trials t ON"
-                " t.study = p.study AND t.number = p.number WHERE t.study = $1 AND t.version > $2"
+                "SELECT p.number, p.param, p.value FROM trial_params p WHERE p.study = $1 AND p.number IN"
+                " (SELECT number FROM trials WHERE study = $1 AND version > $2)"
                 " ORDER BY p.number, p.param",
                 since, 2)) != CAVIAR_OK ||
         (st = q(t, rv,
-                "SELECT v.number, v.step, v.value FROM trial_values v JOIN trials t ON"
-                " t.study = v.study AND t.number = v.number WHERE t.study = $1 AND t.version > $2"
+                "SELECT v.number, v.step, v.value FROM trial_values v WHERE v.study = $1 AND v.number IN"
+                " (SELECT number FROM trials WHERE study = $1 AND version > $2)"
                 " ORDER BY v.number, v.seq",
                 since, 2)) != CAVIAR_OK ||
         (st = q(t, ra,
-                "SELECT a.number, a.key, a.value FROM trial_attrs a JOIN trials t ON"
-                " t.study = a.study AND t.number = a.number WHERE t.study = $1 AND t.version > $2"
+                "SELECT a.number, a.key, a.value FROM trial_attrs a WHERE a.study = $1 AND a.number IN"
+                " (SELECT number FROM trials WHERE study = $1 AND version > $2)"
                 " ORDER BY a.number, a.key",
                 since, 2)) != CAVIAR_OK ||
         (st = q(t, r,

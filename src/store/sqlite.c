@@ -9,9 +9,10 @@
  * Concurrency. The database is in WAL mode: readers never block the writer nor each other, and
  * every write transaction starts with BEGIN IMMEDIATE, which takes the write lock at once, so
  * that two writers queue on the lock instead of deadlocking on an upgrade. A connection waits
- * up to 5 s for the lock (sqlite3_busy_timeout); past that, SQLITE_BUSY is reported transient
- * and sql.c runs the transaction again, so a busy database delays workers but never fails
- * them. synchronous=NORMAL: in WAL mode a transaction survives the death of its process (the
+ * up to 5 s for the lock, polling it every 50 to 500 microseconds (lite_busy: SQLite's own
+ * busy timeout sleeps up to 100 ms between tries, long after a transaction of a few hundred
+ * microseconds has let go of the lock); past that, SQLITE_BUSY is reported transient and sql.c
+ * runs the transaction again, so a busy database delays workers but never fails them. synchronous=NORMAL: in WAL mode a transaction survives the death of its process (the
  * kill -9 of a worker); only a power cut may lose the last ones, never corrupt the file. WAL
  * needs a local file system (not NFS): use PostgreSQL to share a study between machines.
  *
@@ -19,15 +20,17 @@
  * text; "$N" parameters are rewritten to SQLite's "?N".
  */
 #define _POSIX_C_SOURCE 200809L
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
 #include "sql_impl.h"
 
-#define LITE_BUSY_MS 5000
+#define LITE_BUSY_SECONDS 5.0
 #define LITE_CACHE 64
 
 typedef struct lite_cached {
@@ -37,6 +40,8 @@ typedef struct lite_cached {
 
 struct sql_conn {
     sqlite3 *db;
+    double busy_since; /* when the current wait for the lock began */
+    uint64_t jitter;
     char path[512]; /* for messages */
     lite_cached cache[LITE_CACHE];
     size_t n_cache, next_evict;
@@ -94,6 +99,29 @@ static void lite_disconnect(sql_conn *c)
     free(c);
 }
 
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* SQLite's busy handler: n is how many times it was called for this wait. */
+static int lite_busy(void *arg, int n)
+{
+    sql_conn *c = arg;
+    double now = mono_now();
+    if (n == 0)
+        c->busy_since = now;
+    if (now - c->busy_since > LITE_BUSY_SECONDS)
+        return 0; /* give up: SQLITE_BUSY, which sql.c retries as a whole */
+    c->jitter = c->jitter * 6364136223846793005ULL + 1442695040888963407ULL;
+    long us = 50 + (long)((c->jitter >> 33) % (n < 20 ? 100 : 450));
+    struct timespec ts = {0, us * 1000};
+    nanosleep(&ts, NULL);
+    return 1;
+}
+
 static caviar_status lite_simple(sql_conn *c, const char *sql, int *transient, caviar_error *err)
 {
     char *msg = NULL;
@@ -123,7 +151,8 @@ static caviar_status lite_connect(const char *url, sql_conn **out, caviar_error 
         st = util_err(err, CAVIAR_EIO, "sqlite: cannot open '%s': %s", c->path,
                       c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
     } else {
-        sqlite3_busy_timeout(c->db, LITE_BUSY_MS);
+        c->jitter = (uint64_t)(uintptr_t)c ^ (uint64_t)(mono_now() * 1e9);
+        sqlite3_busy_handler(c->db, lite_busy, c);
         sqlite3_extended_result_codes(c->db, 1);
         /* journal_mode=WAL needs the write lock once, when the file is new: the busy timeout
          * covers workers starting together. */

@@ -13,6 +13,13 @@
  *          sampler's proposal, else the sampler's independent sample; recorded in the store.
  * report:  recorded in the store; should_prune asks the pruner with the history brought up to
  *          date, so that it sees every worker's latest reports.
+ *
+ * A value, report or attribute this process records is also written into its own mirror at
+ * once (the trial marked with MIRROR_DIRTY in its version, so that caches keyed on versions
+ * look again), rather than read back with a sync: the next sync, before any decision that
+ * reads other trials, replaces the trial with the store's copy anyway, since the store's
+ * version has moved past the mirror's. That saves a read transaction per suggestion and per
+ * report on the SQL back-ends.
  * tell:    the final state and value, in one store call.
  *
  * Workers. Each study object is one worker with its own id (host:pid:random), recorded with the
@@ -67,6 +74,7 @@ struct caviar_study {
     uint64_t max_trials;
     double grace, last_reap;
     unsigned max_retries;
+    size_t first_waiting; /* no WAITING trial below it in the mirror (they never come back) */
     heartbeat hb;
     const store_type *stype;
     store *st;
@@ -82,6 +90,10 @@ struct caviar_study {
     double *view_values;
     size_t view_cap;
 };
+
+/* Set in store_trial.version when this process changed a trial in its mirror (no store version
+ * comes near it). */
+#define MIRROR_DIRTY ((uint64_t)1 << 63)
 
 const char *caviar_trial_state_name(caviar_trial_state s)
 {
@@ -382,8 +394,15 @@ caviar_trial *caviar_study_ask(caviar_study *s, caviar_error *err)
     sample_ctx ctx = {.direction = s->direction, .st = s->st, .study = s->id};
     store_start start = {.worker = s->worker, .max_trials = s->max_trials};
     int found = 0;
-    if ((st = s->stype->claim_waiting(s->st, s->id, &start, &t->number, &found, err)) !=
-        CAVIAR_OK)
+    /* A WAITING trial (enqueued, or a re-run) is claimed first. The mirror, just synced, says
+     * whether there is one: without, the claim's write transaction is skipped; one queued
+     * since is taken by the next ask. */
+    while (s->first_waiting < s->h.n_trials &&
+           s->h.trials[s->first_waiting].state != CAVIAR_TRIAL_WAITING)
+        s->first_waiting++;
+    if (s->first_waiting < s->h.n_trials &&
+        (st = s->stype->claim_waiting(s->st, s->id, &start, &t->number, &found, err)) !=
+            CAVIAR_OK)
         goto fail;
     t->study = s;
     if (found) {
@@ -481,8 +500,9 @@ caviar_status caviar_trial_suggest(caviar_trial *t, const char *name, const cavi
             return st;
     }
     if ((st = s->stype->set_param(s->st, s->id, t->number, id, v, err)) != CAVIAR_OK ||
-        (st = sync(s, err)) != CAVIAR_OK)
+        (st = store_trial_set_value(record(t), id, v, err)) != CAVIAR_OK)
         return st;
+    record(t)->version |= MIRROR_DIRTY;
     *internal = v;
     return CAVIAR_OK;
 }
@@ -525,7 +545,10 @@ caviar_status caviar_trial_report(caviar_trial *t, int64_t step, double value, c
 {
     caviar_study *s = t->study;
     caviar_status st = s->stype->report(s->st, s->id, t->number, step, value, err);
-    return st == CAVIAR_OK ? sync(s, err) : st;
+    if (st == CAVIAR_OK && (st = store_trial_add_report(record(t), step, value, err)) ==
+                               CAVIAR_OK)
+        record(t)->version |= MIRROR_DIRTY;
+    return st;
 }
 
 int caviar_trial_should_prune(caviar_trial *t)
@@ -547,7 +570,9 @@ caviar_status caviar_trial_set_attr(caviar_trial *t, const char *key, const char
 {
     caviar_study *s = t->study;
     caviar_status st = s->stype->set_attr(s->st, s->id, t->number, key, value, err);
-    return st == CAVIAR_OK ? sync(s, err) : st;
+    if (st == CAVIAR_OK && (st = store_trial_set_attr(record(t), key, value, err)) == CAVIAR_OK)
+        record(t)->version |= MIRROR_DIRTY;
+    return st;
 }
 
 caviar_status caviar_study_tell(caviar_study *s, caviar_trial *t, caviar_trial_state state,
