@@ -34,6 +34,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <libpq-fe.h>
+#include <sqlite3.h>
 
 #include "caviar.h"
 #include "store/store.h"
@@ -407,6 +409,65 @@ static void check_mirror(store *s, int64_t id, store_history *h, const char *whe
     if (history_diff(&before, h, why, sizeof why))
         fail_msg("%s: a sync with nothing changed changed the mirror: %s", where, why);
     store_history_release(&before);
+}
+
+/* ---- schema versions ---------------------------------------------------------------------------- */
+
+/* Sets caviar_meta's schema_version behind the store's back, with the engine's own client. */
+static void set_schema_version(const char *version)
+{
+    char sql[128];
+    snprintf(sql, sizeof sql, "UPDATE caviar_meta SET value = '%s' WHERE key = 'schema_version'",
+             version);
+    if (g_type == &store_sqlite) {
+        sqlite3 *db = NULL;
+        assert_int_equal(sqlite3_open(g_url + strlen("sqlite:"), &db), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+        sqlite3_close(db);
+    } else {
+        PGconn *c = PQconnectdb(g_url);
+        assert_int_equal(PQstatus(c), CONNECTION_OK);
+        PGresult *r = PQexec(c, sql);
+        assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+        PQclear(r);
+        PQfinish(c);
+    }
+}
+
+/* A database written by another schema version is refused with a clear message, and nothing
+ * is changed in it; a file that is not a database is refused too. */
+static void test_schema_version(void **state)
+{
+    (void)state;
+    if (is_memory())
+        skip();
+    store *s = open_store();
+    open_study(s, "schema");
+    g_type->close(s);
+    set_schema_version("999");
+    caviar_error err = {0};
+    char shown[1024], want[2048];
+    store_redact(g_url, shown, sizeof shown);
+    assert_int_equal(g_type->open(g_url, &s, &err), CAVIAR_EFORMAT);
+    snprintf(want, sizeof want, "%s holds a caviar study database of schema version 999; this "
+             "caviar reads version 1\nhint: use the caviar that wrote it, or another database",
+             shown);
+    assert_string_equal(err.msg, want);
+    set_schema_version("1");
+    s = open_store();
+    g_type->close(s);
+    if (g_type == &store_sqlite) {
+        char path[1100];
+        snprintf(path, sizeof path, "%s/not-a-database.db", g_dir);
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        fputs("these are not the pages of a SQLite database, but plain text long enough to "
+              "fill a header of one hundred bytes, which SQLite reads first\n", f);
+        fclose(f);
+        assert_int_not_equal(g_type->open(path, &s, &err), CAVIAR_OK);
+        assert_non_null(strstr(err.msg, "file is not a database"));
+        assert_non_null(strstr(err.msg, path));
+    }
 }
 
 /* ---- choosing a back-end ---------------------------------------------------------------------- */
@@ -2014,6 +2075,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_find, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_study, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_schema_version, setup, teardown),
         cmocka_unit_test_setup_teardown(test_add_param, setup, teardown),
         cmocka_unit_test_setup_teardown(test_enqueue_claim, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_running, setup, teardown),

@@ -183,7 +183,8 @@ static void print_summary(const caviar_study_opts *o, const caviar_work_stats *w
                "\"run_here\": %zu, \"workers_lost\": %zu, \"interrupted\": %zu, "
                "\"seconds\": %.3f",
                o->name, shown, sum.n_trials, sum.n_complete, sum.n_pruned, sum.n_fail,
-               sum.n_requeued, sum.n_running, sum.n_waiting, ws->n_run, ws->n_lost, ws->n_interrupted, seconds);
+               sum.n_requeued, sum.n_running, sum.n_waiting, ws->n_run, ws->n_lost,
+               ws->n_interrupted, seconds);
         if (have_best) {
             printf(", \"best\": {\"trial\": %llu, \"value\": %.17g, \"params\": {",
                    (unsigned long long)best.number, best.value);
@@ -261,14 +262,22 @@ enum {
 };
 
 static const struct option tune_opts[] = {
-    {"objective", required_argument, 0, T_OBJECTIVE}, {"sampler", required_argument, 0, T_SAMPLER},
-    {"pruner", required_argument, 0, T_PRUNER},       {"direction", required_argument, 0, T_DIRECTION},
-    {"trials", required_argument, 0, T_TRIALS},       {"time", required_argument, 0, T_TIME},
-    {"jobs", required_argument, 0, T_JOBS},           {"storage", required_argument, 0, T_STORAGE},
-    {"study", required_argument, 0, T_STUDY},         {"seed", required_argument, 0, T_SEED},
-    {"retries", required_argument, 0, T_RETRIES},     {"heartbeat", required_argument, 0, T_HEARTBEAT},
-    {"grace", required_argument, 0, T_GRACE},         {"json", no_argument, 0, T_JSON},
-    {"quiet", no_argument, 0, T_QUIET},               {"help", no_argument, 0, T_HELP},
+    {"objective", required_argument, 0, T_OBJECTIVE},
+    {"sampler", required_argument, 0, T_SAMPLER},
+    {"pruner", required_argument, 0, T_PRUNER},
+    {"direction", required_argument, 0, T_DIRECTION},
+    {"trials", required_argument, 0, T_TRIALS},
+    {"time", required_argument, 0, T_TIME},
+    {"jobs", required_argument, 0, T_JOBS},
+    {"storage", required_argument, 0, T_STORAGE},
+    {"study", required_argument, 0, T_STUDY},
+    {"seed", required_argument, 0, T_SEED},
+    {"retries", required_argument, 0, T_RETRIES},
+    {"heartbeat", required_argument, 0, T_HEARTBEAT},
+    {"grace", required_argument, 0, T_GRACE},
+    {"json", no_argument, 0, T_JSON},
+    {"quiet", no_argument, 0, T_QUIET},
+    {"help", no_argument, 0, T_HELP},
     {0, 0, 0, 0},
 };
 

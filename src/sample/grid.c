@@ -38,10 +38,11 @@
  *
  * Invariants. Combination pi(k) runs only in the trial that claimed k (and in its re-runs,
  * which replace it), and the counter hands out each k once, so no combination runs twice; all
- * N have run once the counter reaches N and no trial is RUNNING or WAITING. The axes are fixed at this process's first admit; if the study's parameters
- * change afterwards (a parameter declared or asked later), admit refuses to go on rather than
- * decode claims against another grid. A parameter the objective asks for that is not on the
- * grid is an error in sample(): a grid search has no other source of values.
+ * N have run once the counter reaches N and no trial is RUNNING or WAITING. The axes are fixed
+ * at this process's first admit; if the study's parameters change afterwards (a parameter
+ * declared or asked later), admit refuses to go on rather than decode claims against another
+ * grid. A parameter the objective asks for that is not on the grid is an error in sample(): a
+ * grid search has no other source of values.
  */
 #include <stdio.h>
 #include <stdlib.h>

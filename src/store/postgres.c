@@ -7,8 +7,9 @@
  *
  * Statements are prepared once per connection (PQprepare, then PQexecPrepared; cached by the
  * address of their static text, forgotten when the connection is reset), so that the server
- * parses and plans each once. Parameters go as text. Integers are typed int8 and reals float8, so that the
- * server never guesses a narrower type from the context ("$1 + 1" would otherwise be int4);
+ * parses and plans each once. Parameters go as text. Integers are typed int8 and reals
+ * float8, so that the server never guesses a narrower type from the context ("$1 + 1" would
+ * otherwise be int4);
  * texts and NULLs are untyped, like quoted literals. A NaN real goes as NULL (the contract of
  * sql_impl.h) and infinities as "Infinity" and "-Infinity", which float8 reads. Every result
  * cell comes back as text, or NULL; sql.c's readers convert.

@@ -19,7 +19,8 @@
  * The bump locks the study row until commit, so versions commit in increasing order: a reader
  * whose snapshot shows version v has every change stamped <= v, and sync() fetches exactly the
  * trials stamped after its mirror's version (with their parameters, reports and attributes,
- * looked up by trial through the primary keys, never by scanning the study), O(changes). Heartbeats change no version (nothing a sampler reads).
+ * looked up by trial through the primary keys, never by scanning the study), O(changes).
+ * Heartbeats change no version (nothing a sampler reads).
  *
  * Locks. A writer locks the trial rows it changes first (UPDATE ... WHERE state = RUNNING, or
  * SELECT ... FOR UPDATE SKIP LOCKED for a WAITING or a stale trial, so that concurrent
@@ -1089,17 +1090,20 @@ static caviar_status sync_body(txn *t, void *arg)
     }
     sql_val since[] = {sql_int(a->study), sql_int((int64_t)h->version)};
     if ((st = q(t, rp,
-                "SELECT p.number, p.param, p.value FROM trial_params p WHERE p.study = $1 AND p.number IN"
+                "SELECT p.number, p.param, p.value FROM trial_params p"
+                " WHERE p.study = $1 AND p.number IN"
                 " (SELECT number FROM trials WHERE study = $1 AND version > $2)"
                 " ORDER BY p.number, p.param",
                 since, 2)) != CAVIAR_OK ||
         (st = q(t, rv,
-                "SELECT v.number, v.step, v.value FROM trial_values v WHERE v.study = $1 AND v.number IN"
+                "SELECT v.number, v.step, v.value FROM trial_values v"
+                " WHERE v.study = $1 AND v.number IN"
                 " (SELECT number FROM trials WHERE study = $1 AND version > $2)"
                 " ORDER BY v.number, v.seq",
                 since, 2)) != CAVIAR_OK ||
         (st = q(t, ra,
-                "SELECT a.number, a.key, a.value FROM trial_attrs a WHERE a.study = $1 AND a.number IN"
+                "SELECT a.number, a.key, a.value FROM trial_attrs a"
+                " WHERE a.study = $1 AND a.number IN"
                 " (SELECT number FROM trials WHERE study = $1 AND version > $2)"
                 " ORDER BY a.number, a.key",
                 since, 2)) != CAVIAR_OK ||

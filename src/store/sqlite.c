@@ -12,9 +12,10 @@
  * up to 5 s for the lock, polling it every 50 to 500 microseconds (lite_busy: SQLite's own
  * busy timeout sleeps up to 100 ms between tries, long after a transaction of a few hundred
  * microseconds has let go of the lock); past that, SQLITE_BUSY is reported transient and sql.c
- * runs the transaction again, so a busy database delays workers but never fails them. synchronous=NORMAL: in WAL mode a transaction survives the death of its process (the
- * kill -9 of a worker); only a power cut may lose the last ones, never corrupt the file. WAL
- * needs a local file system (not NFS): use PostgreSQL to share a study between machines.
+ * runs the transaction again, so a busy database delays workers but never fails them.
+ * synchronous=NORMAL: in WAL mode a transaction survives the death of its process (the kill -9
+ * of a worker); only a power cut may lose the last ones, never corrupt the file. WAL needs a
+ * local file system (not NFS): use PostgreSQL to share a study between machines.
  *
  * Statements are prepared once per connection and cached by the address of their (static)
  * text; "$N" parameters are rewritten to SQLite's "?N".

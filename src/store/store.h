@@ -127,7 +127,8 @@ typedef struct store_counts {
 
 typedef struct store_type {
     const char *name;
-    /* Whether this back-end handles a storage string (":memory:", "sqlite:…", "postgresql://…"). */
+    /* Whether this back-end handles a storage string (":memory:", "sqlite:…",
+     * "postgresql://…"). */
     int (*accepts)(const char *url);
     caviar_status (*open)(const char *url, store **out, caviar_error *err);
     void (*close)(store *s);
