@@ -9,3 +9,5 @@ shift || true
 bash scripts/setup.sh
 bash scripts/build.sh "$dir" "$@"
 ctest --test-dir "$dir" --output-on-failure -j "$(nproc)"
+# What the chaos tests survived (their lines are in ctest's log, not on the screen).
+grep -h '^chaos: ' "$dir/Testing/Temporary/LastTest.log" 2>/dev/null || true

@@ -76,7 +76,7 @@ static void sleep_ms(double ms)
         ;
 }
 
-/* A quick objective: a few milliseconds of "training" with two reports, value x + 100 y. */
+/* A quick objective: 20 to 100 ms of "training" with two reports, value x + 100 y. */
 static caviar_trial_state objective(caviar_trial *t, void *user, double *value,
                                     caviar_error *err)
 {
@@ -87,7 +87,7 @@ static caviar_trial_state objective(caviar_trial *t, void *user, double *value,
         return CAVIAR_TRIAL_FAIL;
     unsigned seed = (unsigned)(caviar_trial_number(t) * 2654435761u) ^ (unsigned)getpid();
     for (int step = 1; step <= 2; step++) {
-        sleep_ms(2 + rand_r(&seed) % 12);
+        sleep_ms(10 + rand_r(&seed) % 40);
         if (caviar_trial_report(t, step, (double)(x + 100 * y) + 1.0 / step, err))
             return CAVIAR_TRIAL_FAIL;
     }
@@ -343,7 +343,7 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0);
     const char *kind = argc > 1 ? argv[1] : "sqlite";
     uint64_t budget = argc > 2 ? strtoull(argv[2], NULL, 10) : 220;
-    int max_kills = argc > 3 ? atoi(argv[3]) : 30;
+    int max_kills = argc > 3 ? atoi(argv[3]) : 40;
     char url[1024], dir[] = "/tmp/caviar-chaos-XXXXXX", path[512] = "";
     char name[64];
     snprintf(name, sizeof name, "chaos-%ld-%ld", (long)getpid(), (long)time(NULL));
