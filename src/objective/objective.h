@@ -46,4 +46,73 @@ typedef struct objective {
 caviar_status objective_open(objective *o, const char *spec, caviar_error *err);
 void objective_close(objective *o);
 
+/* ---- search parameters as a sweep file defines them ------------------------------------------- */
+
+/* One search parameter of a sweep: the study samples dist (its internal values, on its scale);
+ * what the objective receives is objective_param_value(): the same value, except for W&B's
+ * quantised distributions (q > 0: round(x / q) q of the sampled x, W&B's definition). A
+ * constant is a categorical of one choice. Names may be dotted for nested parameters
+ * ("optimizer.lr"). */
+typedef struct objective_param {
+    const char *name;
+    caviar_dist dist;
+    double q;
+} objective_param;
+
+/* Suggests p in t and returns the value the objective uses (number; a categorical's choice
+ * index goes to *choice, when not NULL). */
+caviar_status objective_param_suggest(caviar_trial *t, const objective_param *p, double *value,
+                                      size_t *choice, caviar_error *err);
+
+/* ---- metric lines (metrics.c): what a training program prints on its standard output -------- */
+
+#define METRIC_NAME_LEN 64
+#define METRIC_MAX 64
+
+typedef struct metric_kv {
+    char name[METRIC_NAME_LEN];
+    double value;
+} metric_kv;
+
+typedef struct metric_line {
+    int has_step;
+    int64_t step;
+    size_t n;
+    metric_kv kv[METRIC_MAX];
+} metric_line;
+
+/* One line of a program's output: a JSON object ({"step": 3, "val_loss": 0.41}) or name=value
+ * pairs ("step=3 val_loss=0.41"). 1: metrics in *out; 0: not a metric line (ordinary output,
+ * which is only logged); -1: a line that claims to be metrics but is malformed, with the reason
+ * and the byte offset in err. */
+int metric_line_parse(const char *line, size_t len, metric_line *out, caviar_error *err);
+
+/* ---- any program as objective (command.c) ----------------------------------------------------- */
+
+typedef struct objective_command_opts {
+    /* The command as a template of arguments, W&B's macros unexpanded ("${env}",
+     * "${interpreter}", "${program}", "${args}", "${args_no_hyphens}", "${args_json}",
+     * "${args_no_boolean_flags}", "${args_json_file}"); NULL for W&B's default
+     * ["${env}", "${interpreter}", "${program}", "${args}"]. */
+    const char *const *argv;
+    size_t argc;
+    const char *program;     /* the sweep's program */
+    const objective_param *params;
+    size_t n_params;
+    const char *metric;      /* the metric the study optimises */
+    double timeout;          /* seconds per trial, 0: none */
+    double kill_grace;       /* seconds between SIGTERM and SIGKILL (default 5) */
+    const char *log_dir;     /* one stdout/stderr log per trial there (created if needed) */
+    int threads;             /* BLAS/OpenMP threads of the child (0: 1) */
+} objective_command_opts;
+
+typedef struct objective_command objective_command;
+
+caviar_status objective_command_new(const objective_command_opts *opts,
+                                    objective_command **out, caviar_error *err);
+void objective_command_free(objective_command *c);
+/* A caviar_objective: user is the objective_command. */
+caviar_trial_state objective_command_run(caviar_trial *t, void *user, double *value,
+                                         caviar_error *err);
+
 #endif
