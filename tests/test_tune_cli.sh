@@ -224,7 +224,7 @@ hint: 'caviar tune --help' lists the options" tune --direction up
 expect_usage "caviar tune: invalid value '0' for --time: expected a positive number of seconds" \
     tune --time 0
 expect_usage "caviar tune: --objective: unknown objective 'nope'
-hint: branin, hartmann6 or quadratic" tune --objective nope
+hint: mlp, branin, hartmann6 or quadratic" tune --objective nope
 expect_usage "caviar tune: --objective: unknown objective 'branni'; did you mean 'branin'?" \
     tune --objective branni
 expect_usage "caviar tune: --objective: unknown setting 'bogus' for objective 'branin'

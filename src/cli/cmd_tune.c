@@ -31,10 +31,15 @@ static const char tune_help[] =
     "the study; Ctrl-C stops cleanly (running trials are re-queued), a second Ctrl-C at once.\n"
     "More machines join with 'caviar worker --storage URL --study NAME'.\n"
     "\n"
-    "  --objective SPEC     what a trial runs: branin, hartmann6 or quadratic, with settings\n"
-    "                       after a colon: epochs=N (report a learning curve), sleep=S\n"
-    "                       (seconds per epoch), fail=P (share of trials that fail);\n"
-    "                       e.g. quadratic:epochs=10,sleep=0.01\n"
+    "  --objective SPEC     what a trial runs, with settings after a colon:\n"
+    "                       mlp: a network trained by caviar on data=SOURCE (default\n"
+    "                       fashion-mnist), epochs=N (10), metric=accuracy|loss|rmse,\n"
+    "                       max_layers=N (3); searches lr, units per layer, batch size,\n"
+    "                       layers and decay, e.g. mlp:data=fashion-mnist,epochs=15\n"
+    "                       branin, hartmann6, quadratic: benchmark functions with\n"
+    "                       epochs=N (report a learning curve), sleep=S (seconds per\n"
+    "                       epoch), fail=P (share of trials that fail);\n"
+    "                       e.g. quadratic:epochs=10,sleep=0.01 (default: quadratic)\n"
     "  --sampler NAME[:KV]  random (default), sobol, coarse-to-fine, tpe;\n"
     "                       e.g. tpe:n_startup=10,multivariate=true (grid needs a list of\n"
     "                       values per parameter: it comes with sweep files)\n"
@@ -158,6 +163,24 @@ static const char *split_kv(const char *arg, char *name, size_t len)
     return colon ? colon + 1 : NULL;
 }
 
+/* A parameter's value as JSON: the choice itself for a categorical (a number, a string or a
+ * boolean), else the number. */
+static void json_value(const caviar_dist *d, double internal)
+{
+    if (d->kind != CAVIAR_DIST_CATEGORICAL) {
+        printf("%.17g", internal);
+        return;
+    }
+    const caviar_value *c = &d->choices[(size_t)internal];
+    if (c->type == CAVIAR_VALUE_STRING) {
+        util_json_escape(stdout, c->string); /* quoted */
+    } else if (c->type == CAVIAR_VALUE_BOOL) {
+        printf("%s", c->number != 0 ? "true" : "false");
+    } else {
+        printf("%.17g", c->number);
+    }
+}
+
 static void print_summary(const caviar_study_opts *o, const caviar_work_stats *ws, int json,
                           double seconds)
 {
@@ -188,10 +211,17 @@ static void print_summary(const caviar_study_opts *o, const caviar_work_stats *w
         if (have_best) {
             printf(", \"best\": {\"trial\": %llu, \"value\": %.17g, \"params\": {",
                    (unsigned long long)best.number, best.value);
-            for (size_t i = 0; i < best.n_params; i++)
-                printf("%s\"%s\": %.17g", i ? ", " : "", best.param_names[i],
-                       best.param_values[i]);
-            printf("}}");
+            for (size_t i = 0; i < best.n_params; i++) {
+                printf("%s", i ? ", " : "");
+                util_json_escape(stdout, best.param_names[i]);
+                printf(": ");
+                json_value(best.param_dists[i], best.param_values[i]);
+            }
+            printf("}");
+            for (size_t i = 0; i < best.n_attrs; i++)
+                if (strncmp(best.attrs[i].key, "test_", 5) == 0)
+                    printf(", \"%s\": %s", best.attrs[i].key, best.attrs[i].value);
+            printf("}");
         }
         printf("}\n");
     } else {
@@ -208,8 +238,12 @@ static void print_summary(const caviar_study_opts *o, const caviar_work_stats *w
             printf(", %zu trials interrupted and re-queued", ws->n_interrupted);
         printf("\n");
         if (have_best) {
-            printf("best: trial %llu, value %.6g\n", (unsigned long long)best.number,
-                   best.value);
+            printf("best: trial %llu, value %.6g", (unsigned long long)best.number, best.value);
+            for (size_t i = 0; i < best.n_attrs; i++)
+                if (strncmp(best.attrs[i].key, "test_", 5) == 0)
+                    printf(", %s %.6g (on the test set, after the choice)",
+                           best.attrs[i].key + 5, strtod(best.attrs[i].value, NULL));
+            printf("\n");
             for (size_t i = 0; i < best.n_params; i++) {
                 char buf[64];
                 printf("  %-16s %s\n", best.param_names[i],
@@ -228,16 +262,12 @@ static double mono_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Runs the study with the objective of spec; the exit status. */
-static int run_study(const char *cmd, caviar_study_opts *o, const tune_spec *sp,
+/* Runs the study with an opened objective (closed here); the exit status. */
+static int run_study(const char *cmd, caviar_study_opts *o, objective *objp,
                      const caviar_work_opts *w, int single, int json)
 {
-    objective obj;
+    objective obj = *objp;
     caviar_error err = {0};
-    if (objective_open(&obj, sp->objective, &err) != CAVIAR_OK) {
-        fprintf(stderr, "caviar %s: %s\n", cmd, err.msg);
-        return CLI_USAGE;
-    }
     caviar_work_stats ws;
     double t0 = mono_seconds();
     caviar_status st = single ? caviar_work(o, w, run_objective, &obj, &ws, &err)
@@ -375,12 +405,11 @@ int cmd_tune(int argc, char **argv)
     caviar_error err = {0};
     if (objective_open(&probe, sp.objective, &err) != CAVIAR_OK) {
         fprintf(stderr, "caviar tune: --objective: %s\n", err.msg);
-        return CLI_USAGE;
+        return err.status == CAVIAR_EINVAL ? CLI_USAGE : CLI_FAILURE;
     }
-    caviar_direction dir = probe.type->direction;
+    caviar_direction dir = objective_direction(probe.type, probe.self);
     char default_name[64];
     snprintf(default_name, sizeof default_name, "%s", probe.type->name);
-    objective_close(&probe);
     if (direction)
         dir = strcmp(direction, "maximize") == 0 ? CAVIAR_MAXIMIZE : CAVIAR_MINIMIZE;
 
@@ -407,6 +436,7 @@ int cmd_tune(int argc, char **argv)
     caviar_study *probe_study = caviar_study_new(&o, &err);
     if (!probe_study) {
         fprintf(stderr, "caviar tune: %s\n", err.msg);
+        objective_close(&probe);
         return err.status == CAVIAR_EINVAL ? CLI_USAGE : CLI_FAILURE;
     }
     caviar_study_free(probe_study);
@@ -415,6 +445,7 @@ int cmd_tune(int argc, char **argv)
     int code = CLI_OK;
     if (type->open(storage, &st, &err) != CAVIAR_OK) {
         fprintf(stderr, "caviar tune: %s\n", err.msg);
+        objective_close(&probe);
         return CLI_FAILURE;
     }
     store_study known;
@@ -438,9 +469,11 @@ int cmd_tune(int argc, char **argv)
         code = CLI_FAILURE;
     }
     type->close(st);
-    if (code != CLI_OK)
+    if (code != CLI_OK) {
+        objective_close(&probe);
         return code;
-    return run_study("tune", &o, &sp, &w, 0, json);
+    }
+    return run_study("tune", &o, &probe, &w, 0, json);
 }
 
 int cmd_worker(int argc, char **argv)
@@ -528,7 +561,13 @@ int cmd_worker(int argc, char **argv)
     o.grace = sp.grace;
     o.max_retries = sp.retries;
     o.spec = known.spec;
-    int code = run_study("worker", &o, &sp, &w, w.jobs == 1, json);
+    objective obj;
+    if (objective_open(&obj, sp.objective, &err) != CAVIAR_OK) {
+        fprintf(stderr, "caviar worker: the study's objective: %s\n", err.msg);
+        store_study_release(&known);
+        return CLI_FAILURE;
+    }
+    int code = run_study("worker", &o, &obj, &w, w.jobs == 1, json);
     store_study_release(&known);
     return code;
 }

@@ -6,8 +6,14 @@
 
 #include "objective.h"
 
-static const objective_type *const objectives[] = {&objective_branin, &objective_hartmann6,
-                                                   &objective_quadratic, NULL};
+static const objective_type *const objectives[] = {&objective_mlp, &objective_branin,
+                                                   &objective_hartmann6, &objective_quadratic,
+                                                   NULL};
+
+caviar_direction objective_direction(const objective_type *type, const void *self)
+{
+    return type->direction_of ? type->direction_of(self) : type->direction;
+}
 
 const objective_type *const *objective_list(void)
 {
@@ -45,7 +51,8 @@ caviar_status objective_open(objective *o, const char *spec, caviar_error *err)
             return util_err(err, CAVIAR_EINVAL, "unknown objective '%s'; did you mean '%s'?",
                             name, close);
         return util_err(err, CAVIAR_EINVAL,
-                        "unknown objective '%s'\nhint: branin, hartmann6 or quadratic", name);
+                        "unknown objective '%s'\nhint: mlp, branin, hartmann6 or quadratic",
+                        name);
     }
     util_settings kv;
     char what[96];

@@ -7,9 +7,8 @@
  * ended. The study's spec (caviar_study_opts.spec) names the objective and its settings, so
  * that `caviar worker` joining a study later runs the same one.
  *
- * Today: benchmark functions with known optima (branin, hartmann6, quadratic), useful to try a
- * sampler, a pruner or a cluster of workers in seconds. The built-in MLP trainer and any
- * program as objective come with the sweep files.
+ * The built-in MLP trainer (mlp), and benchmark functions with known optima (branin,
+ * hartmann6, quadratic), useful to try a sampler, a pruner or a cluster of workers in seconds.
  */
 #ifndef CAVIAR_OBJECTIVE_H
 #define CAVIAR_OBJECTIVE_H
@@ -26,14 +25,21 @@ typedef struct objective_type {
     caviar_status (*create)(util_settings *settings, void **self, caviar_error *err);
     void (*destroy)(void *self);
     caviar_objective run; /* user: self */
+    /* The direction when it depends on the settings (a metric to maximise or minimise); NULL:
+     * direction above. */
+    caviar_direction (*direction_of)(const void *self);
 } objective_type;
 
-extern const objective_type objective_branin, objective_hartmann6, objective_quadratic;
+extern const objective_type objective_branin, objective_hartmann6, objective_quadratic,
+    objective_mlp;
 
 /* The objective of that name, or NULL. */
 const objective_type *objective_find(const char *name);
 /* Every objective, NULL-terminated (for --help). */
 const objective_type *const *objective_list(void);
+
+/* The direction of an opened objective's value. */
+caviar_direction objective_direction(const objective_type *type, const void *self);
 
 /* An objective with its settings, as a worker holds it. */
 typedef struct objective {
