@@ -26,9 +26,15 @@
  *   one-minus-log  v = 1 - 10^(log10(1 - low) + u (log10(1 - high) - log10(1 - low)))
  *                  for betas near 1 (0 < low < high < 1): 0.9 -> 0.99 gets as much of the unit
  *                  interval as 0.99 -> 0.999
+ *   normal         v = mu + sigma Phi^-1(u)         (Phi the standard normal CDF; unbounded)
+ *   log-normal     v = exp(mu + sigma Phi^-1(u))    (ln v is normal)
+ *                  u is clamped to [1e-12, 1 - 1e-12] first, so v stays finite: within
+ *                  mu -+ 7.03 sigma (resp. its exp); W&B's normal and log_normal
  * Integers, and floats with a step, use the same scales with each admissible value v owning
  * the cell [v - step/2, v + step/2] of the scale; categorical parameters choose among strings,
- * numbers or booleans, each choice owning 1/n of u. A constant is a categorical of one choice.
+ * numbers or booleans, each choice owning 1/n of u, or its weight's share of u when the
+ * distribution has weights (so drawing u uniformly draws each choice with its probability). A
+ * constant is a categorical of one choice.
  *
  * Reproducibility. One seed per study; each trial's random stream is derived from the study
  * seed and the trial number, so the random, grid and Sobol samplers give trial n the same
@@ -52,7 +58,8 @@ extern "C" {
 /* ---- distributions ----------------------------------------------------------------------- */
 
 typedef enum caviar_scale {
-    CAVIAR_SCALE_LINEAR, CAVIAR_SCALE_LOG, CAVIAR_SCALE_ONE_MINUS_LOG
+    CAVIAR_SCALE_LINEAR, CAVIAR_SCALE_LOG, CAVIAR_SCALE_ONE_MINUS_LOG,
+    CAVIAR_SCALE_NORMAL, CAVIAR_SCALE_LOG_NORMAL /* floats only, without a step */
 } caviar_scale;
 
 typedef enum caviar_dist_kind {
@@ -72,20 +79,30 @@ typedef struct caviar_value {
 } caviar_value;
 
 /* A parameter's distribution.
- *   FLOAT        low..high on scale; step > 0 quantises (v = low + k step, on the value axis)
+ *   FLOAT        low..high on scale; step > 0 quantises (v = low + k step, on the value axis);
+ *                on the NORMAL and LOG_NORMAL scales mu and sigma instead of low..high, no step
  *   INT          integers low..high on scale (LINEAR or LOG); step >= 1 (default 1)
- *   CATEGORICAL  n_choices choices (the "internal" value is the index)
+ *   CATEGORICAL  n_choices choices (the "internal" value is the index), optionally weighted
  * grid_points asks the grid sampler for that many points evenly spaced on the scale (a FLOAT
  * without a step needs it; INT parameters and stepped floats default to every admissible
  * value). It is a hint for the grid, not part of the distribution: caviar_dist_equal ignores
- * it. */
+ * it. Fields a kind or scale does not use are ignored (leave them 0): designated initialisers
+ * such as {.kind = CAVIAR_DIST_FLOAT, .low = 0, .high = 1} give every other field its default. */
 typedef struct caviar_dist {
     caviar_dist_kind kind;
     caviar_scale scale;
-    double low, high, step;
+    double low, high, step;     /* unused (0) on the NORMAL and LOG_NORMAL scales */
     size_t n_choices;
     const caviar_value *choices;
     size_t grid_points;
+    /* CATEGORICAL: NULL (every choice equally likely) or n_choices finite weights >= 0, not all
+     * 0. Choice i owns weights[i] / (sum of the weights) of the unit interval, so a sampler that
+     * draws u uniformly (random, Sobol) draws it with that probability; the grid enumerates
+     * every choice whatever its weight. Borrowed like choices (a study copies them). */
+    const double *weights;
+    /* NORMAL and LOG_NORMAL scales: the mean and the standard deviation (> 0) of v, resp. of
+     * ln v. */
+    double mu, sigma;
 } caviar_dist;
 
 /* Checks a definition; the message names the parameter: "parameter 'lr': log scale needs
@@ -98,7 +115,8 @@ double caviar_dist_to_unit(const caviar_dist *d, double internal);
 double caviar_dist_from_unit(const caviar_dist *d, double u);
 /* Whether internal is an admissible value of d (in range, on the step, a valid index). */
 int caviar_dist_contains(const caviar_dist *d, double internal);
-/* Same kind, scale, bounds, step and choices. */
+/* Same kind, scale, bounds, step, choices and weights (mu and sigma instead of the bounds on
+ * the normal scales). */
 int caviar_dist_equal(const caviar_dist *a, const caviar_dist *b);
 const char *caviar_scale_name(caviar_scale s);
 
@@ -181,6 +199,9 @@ caviar_status caviar_study_abandon(caviar_study *study, caviar_trial *trial, con
 /* Ends now the running trials of the study whose heartbeat is older than opts.grace (see
  * caviar_study_opts); *n_lost (may be NULL) receives how many. ask() does this by itself. */
 caviar_status caviar_study_reap(caviar_study *study, size_t *n_lost, caviar_error *err);
+/* Brings this handle's view of the study up to date with every worker's changes (ask, tell
+ * and should_prune do it by themselves). */
+caviar_status caviar_study_refresh(caviar_study *study, caviar_error *err);
 /* This process's worker id, as recorded with the trials it runs ("host:pid:random"). */
 const char *caviar_study_worker(const caviar_study *study);
 
@@ -271,6 +292,11 @@ typedef struct caviar_work_opts {
     double poll;          /* seconds between looks at the study while others finish (0: 0.2) */
     int replace_dead;     /* caviar_run: start a new worker when one is killed (default 1) */
     int quiet;            /* no line on stderr per lost worker or failed trial */
+    /* caviar_run: called in the runner's own process every tick seconds (0: 0.5) while the
+     * workers run, e.g. to show progress (caviar_study_refresh on a handle of its own). */
+    void (*on_tick)(void *user);
+    void *tick_user;
+    double tick;
 } caviar_work_opts;
 
 void caviar_work_opts_init(caviar_work_opts *w);

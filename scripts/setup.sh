@@ -9,6 +9,7 @@ packages=(
   zlib1g-dev                         # gzipped IDX files, checkpoint checksums
   libsqlite3-dev                     # the default study database
   libpq-dev                          # PostgreSQL studies shared by many machines
+  libyaml-dev                        # sweep files
   postgresql                         # a real server for the storage tests (started by them)
   libcmocka-dev                      # unit tests
   dataset-fashion-mnist              # the main job's data

@@ -1,10 +1,11 @@
 /*
  * test_space_codec.c — distributions as one line of text (space_dist_encode/decode), both ways.
  *
- * Round trips: every kind, scale, step and grid_points, and categorical choices of every type
- * with awkward strings (spaces, the empty string, non-ASCII and control bytes, strings that look
- * like other fields), must decode to the same distribution field by field, doubles bit for bit,
- * and encode again to the same text. Bit equality is also checked on random bit patterns from a
+ * Round trips: every kind, scale (the normal scales with their mu and sigma), step and
+ * grid_points, and categorical choices of every type with awkward strings (spaces, the empty
+ * string, non-ASCII and control bytes, strings that look like other fields), with and without
+ * weights, must decode to the same distribution field by field, doubles bit for bit, and encode
+ * again to the same text. Bit equality is also checked on random bit patterns from a
  * fixed-seed util_rng and on the doubles at the edges (subnormals, DBL_MAX, -0).
  *
  * Bad inputs: a catalogue of malformed or invalid texts with the exact message each must give,
@@ -32,23 +33,44 @@ static int same_bits(double a, double b)
 }
 
 /* Whether back is d as the codec promises to keep it: every field of a float or int bit for
- * bit; a categorical's choices (booleans as 0 or 1) and grid_points. */
+ * bit (mu and sigma instead of low and high on the normal scales, which come back as 0); a
+ * categorical's choices (booleans as 0 or 1), weights and grid_points. */
 static void assert_same_dist(const caviar_dist *d, const caviar_dist *back)
 {
     assert_int_equal(back->kind, d->kind);
     assert_int_equal(back->grid_points, d->grid_points);
     if (d->kind != CAVIAR_DIST_CATEGORICAL) {
         assert_int_equal(back->scale, d->scale);
-        if (!same_bits(back->low, d->low) || !same_bits(back->high, d->high) ||
-            !same_bits(back->step, d->step))
-            fail_msg("bounds %.17g %.17g %.17g came back as %.17g %.17g %.17g", d->low, d->high,
-                     d->step, back->low, back->high, back->step);
+        assert_null(back->weights);
+        if (d->scale == CAVIAR_SCALE_NORMAL || d->scale == CAVIAR_SCALE_LOG_NORMAL) {
+            if (!same_bits(back->mu, d->mu) || !same_bits(back->sigma, d->sigma) ||
+                !same_bits(back->step, d->step))
+                fail_msg("mu %.17g sigma %.17g step %.17g came back as %.17g %.17g %.17g", d->mu,
+                         d->sigma, d->step, back->mu, back->sigma, back->step);
+            assert_true(back->low == 0 && back->high == 0);
+        } else {
+            if (!same_bits(back->low, d->low) || !same_bits(back->high, d->high) ||
+                !same_bits(back->step, d->step))
+                fail_msg("bounds %.17g %.17g %.17g came back as %.17g %.17g %.17g", d->low,
+                         d->high, d->step, back->low, back->high, back->step);
+            assert_true(back->mu == 0 && back->sigma == 0);
+        }
         assert_int_equal(back->n_choices, 0);
         assert_null(back->choices);
         return;
     }
     assert_int_equal(back->scale, CAVIAR_SCALE_LINEAR);
     assert_int_equal(back->n_choices, d->n_choices);
+    if (d->weights) {
+        assert_non_null(back->weights);
+        assert_true(back->weights != d->weights); /* an owned copy */
+        for (size_t i = 0; i < d->n_choices; i++)
+            if (!same_bits(back->weights[i], d->weights[i]))
+                fail_msg("weight %zu %.17g came back as %.17g", i, d->weights[i],
+                         back->weights[i]);
+    } else {
+        assert_null(back->weights);
+    }
     for (size_t i = 0; i < d->n_choices; i++) {
         const caviar_value *x = &d->choices[i], *y = &back->choices[i];
         assert_int_equal(y->type, x->type);
@@ -131,6 +153,13 @@ static void test_numeric_round_trips(void **state)
          "int linear -9007199254740992 9007199254740992 0 0"},
         {{.kind = CAVIAR_DIST_FLOAT, .low = -0.0, .high = 1e-300},
          "float linear -0 1e-300 0 0"},
+        {{.kind = CAVIAR_DIST_FLOAT, .scale = CAVIAR_SCALE_NORMAL, .mu = 0, .sigma = 1},
+         "float normal 0 1 0 0"},
+        {{.kind = CAVIAR_DIST_FLOAT, .scale = CAVIAR_SCALE_LOG_NORMAL, .mu = -2.5, .sigma = 0.1,
+          .grid_points = 5},
+         "float log-normal -2.5 0.10000000000000001 0 5"},
+        {{.kind = CAVIAR_DIST_FLOAT, .scale = CAVIAR_SCALE_NORMAL, .mu = -0.0, .sigma = 1e-300},
+         "float normal -0 1e-300 0 0"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         caviar_error err;
@@ -146,6 +175,7 @@ static void test_categorical_round_trips(void **state)
     caviar_value basic[4] = {{CAVIAR_VALUE_STRING, 0, "relu"}, {CAVIAR_VALUE_STRING, 0, "tanh"},
                              {CAVIAR_VALUE_NUMBER, 0.5, NULL}, {CAVIAR_VALUE_BOOL, 1, NULL}};
     caviar_dist d = {.kind = CAVIAR_DIST_CATEGORICAL, .n_choices = 4, .choices = basic};
+    caviar_dist back_junk;
     check_round_trip(&d, "categorical 4 s4:relu s4:tanh n0.5 b1 0");
     d.grid_points = 12;
     check_round_trip(&d, "categorical 4 s4:relu s4:tanh n0.5 b1 12");
@@ -189,6 +219,34 @@ static void test_categorical_round_trips(void **state)
     assert_string_equal(text, "categorical 1 b1 0");
     free(text);
 
+    /* Weights, bit for bit, zeros included; a string "w" is a choice like any other. */
+    const double w[4] = {0.7, 0.1, 0.2, 0};
+    caviar_dist weighted = {.kind = CAVIAR_DIST_CATEGORICAL, .n_choices = 4, .choices = basic,
+                            .weights = w};
+    check_round_trip(&weighted, "categorical 4 s4:relu s4:tanh n0.5 b1 w 0.69999999999999996 "
+                                "0.10000000000000001 0.20000000000000001 0 0");
+    caviar_value wc[2] = {{CAVIAR_VALUE_STRING, 0, "w"}, {CAVIAR_VALUE_STRING, 0, "w 1"}};
+    const double w2[2] = {3, 5e-324};
+    caviar_dist ws = {.kind = CAVIAR_DIST_CATEGORICAL, .n_choices = 2, .choices = wc,
+                      .weights = w2, .grid_points = 2};
+    check_round_trip(&ws, "categorical 2 s1:w s3:w 1 w 3 4.9406564584124654e-324 2");
+
+    /* On the normal scales low and high mean nothing and are not kept; elsewhere mu and
+     * sigma; a numeric distribution's weights neither. */
+    caviar_dist junk = {.kind = CAVIAR_DIST_FLOAT, .scale = CAVIAR_SCALE_NORMAL, .mu = 3,
+                        .sigma = 2, .low = 9, .high = 10, .weights = w};
+    text = space_dist_encode(&junk);
+    assert_string_equal(text, "float normal 3 2 0 0");
+    assert_int_equal(space_dist_decode(text, &back_junk, &err), CAVIAR_OK);
+    assert_true(back_junk.low == 0 && back_junk.high == 0 && !back_junk.weights);
+    assert_true(caviar_dist_equal(&junk, &back_junk));
+    space_dist_release(&back_junk);
+    free(text);
+    caviar_dist lin = {.kind = CAVIAR_DIST_FLOAT, .low = 0, .high = 1, .mu = 3, .sigma = 2};
+    text = space_dist_encode(&lin);
+    assert_string_equal(text, "float linear 0 1 0 0");
+    free(text);
+
     /* A categorical's low, high and step mean nothing and are not kept. */
     caviar_dist extra = {.kind = CAVIAR_DIST_CATEGORICAL, .n_choices = 1, .choices = basic,
                          .low = 3, .high = 4, .step = 1};
@@ -209,7 +267,9 @@ static void test_documented_examples(void **state)
     static const char *const examples[] = {
         "float log 1.0000000000000001e-05 1 0 0",
         "int linear 1 8 2 0",
+        "float normal 0 1 0 0",
         "categorical 4 s4:relu s8:leaky re n0.5 b1 0",
+        "categorical 2 s4:relu s4:tanh w 0.69999999999999996 0.29999999999999999 0",
     };
     for (size_t i = 0; i < sizeof examples / sizeof examples[0]; i++) {
         caviar_dist d;
@@ -222,7 +282,7 @@ static void test_documented_examples(void **state)
         space_dist_release(&d);
     }
     caviar_dist d;
-    assert_int_equal(space_dist_decode(examples[2], &d, NULL), CAVIAR_OK);
+    assert_int_equal(space_dist_decode(examples[3], &d, NULL), CAVIAR_OK);
     assert_string_equal(d.choices[1].string, "leaky re");
     space_dist_release(&d);
 }
@@ -259,6 +319,27 @@ static void test_random_doubles_exact(void **state)
                              .low = fmin(lo, hi), .high = fmax(lo, hi)};
             check_round_trip(&l, NULL);
         }
+    }
+    /* Random mu and sigma on the normal scales, where they are valid; random weights. */
+    for (int i = 0; i < 20000; i++) {
+        double mu = random_double(&rng), sigma = fabs(random_double(&rng));
+        caviar_dist nd = {.kind = CAVIAR_DIST_FLOAT,
+                          .scale = i % 2 ? CAVIAR_SCALE_NORMAL : CAVIAR_SCALE_LOG_NORMAL,
+                          .mu = i % 3 ? mu : mu * 1e-300, .sigma = i % 5 ? sigma : sigma * 1e-300};
+        if (caviar_dist_check(&nd, "x", NULL) == CAVIAR_OK)
+            check_round_trip(&nd, NULL);
+    }
+    for (int r = 0; r < 200; r++) {
+        caviar_value ch[8];
+        double w[8];
+        for (size_t i = 0; i < 8; i++) {
+            ch[i] = (caviar_value){CAVIAR_VALUE_NUMBER, (double)i, NULL};
+            w[i] = fabs(random_double(&rng)) * 1e-300;
+        }
+        caviar_dist d = {.kind = CAVIAR_DIST_CATEGORICAL, .n_choices = 8, .choices = ch,
+                         .weights = w};
+        if (caviar_dist_check(&d, "x", NULL) == CAVIAR_OK)
+            check_round_trip(&d, NULL);
     }
     /* Random numbers as choices, 64 at a time. */
     for (int r = 0; r < 200; r++) {
@@ -357,6 +438,42 @@ static void test_bad_catalogue(void **state)
         {"int linear 0.5 5 0 0",
          "distribution 'int linear 0.5 5 0 0': int bounds and step must be whole numbers"},
         {"int linear 0 1e16 0 0", "distribution 'int linear 0 1e16 0 0': int bounds beyond 2^53"},
+        /* the normal scales */
+        {"float normal", "distribution 'float normal': missing mu at byte 12"},
+        {"float normal 0 x 0 0", "distribution 'float normal 0 x 0 0': bad sigma at byte 15"},
+        {"float normal 0 0 0 0", "distribution 'float normal 0 0 0 0': sigma must be a finite "
+                                 "number > 0, got 0"},
+        {"float log-normal 1 -2 0 0", "distribution 'float log-normal 1 -2 0 0': sigma must be a "
+                                      "finite number > 0, got -2"},
+        {"int normal 0 1 0 0",
+         "distribution 'int normal 0 1 0 0': the normal scale is for floats, not ints"},
+        {"float log-normal 0 1 0.5 0", "distribution 'float log-normal 0 1 0.5 0': a float on "
+                                       "the log-normal scale takes no step, got 0.5"},
+        {"float log-normal 800 1 0 0",
+         "distribution 'float log-normal 800 1 0 0': log-normal mu 800 and sigma 1 give values "
+         "beyond the range of a double (mu -+ 7 sigma must lie within [-708, 709])"},
+        {"float normal 0 1e308 0 0", "distribution 'float normal 0 1e308 0 0': mu 0 and sigma "
+                                     "1e+308 are too large for a double"},
+        {"float lognormal 0 1 0 0", "distribution 'float lognormal 0 1 0 0': bad scale at byte 6"},
+        /* categoricals: the weights */
+        {"categorical 2 b0 b1 w 0.5 0",
+         "distribution 'categorical 2 b0 b1 w 0.5 0': missing grid points at byte 27"},
+        {"categorical 2 b0 b1 w 0.5 x 0",
+         "distribution 'categorical 2 b0 b1 w 0.5 x 0': bad weight 2 at byte 26"},
+        {"categorical 2 b0 b1 w -1 2 0", "distribution 'categorical 2 b0 b1 w -1 2 0': the weight "
+                                         "of choice 1 must be a finite number >= 0, got -1"},
+        {"categorical 2 b0 b1 w 0 0 0", "distribution 'categorical 2 b0 b1 w 0 0 0': the weights "
+                                        "of the choices must have a positive finite sum, got 0"},
+        {"categorical 2 b0 b1 w 1e308 1e308 0",
+         "distribution 'categorical 2 b0 b1 w 1e308 1e308 0': the weights of the choices must "
+         "have a positive finite sum, got inf"},
+        {"categorical 3 b0 b1 n2 w 1 0",
+         "distribution 'categorical 3 b0 b1 n2 w 1 0': 3 weights cannot fit in the rest of the "
+         "text at byte 23"},
+        {"categorical 1 b0 w", "distribution 'categorical 1 b0 w': 1 weights cannot fit in the "
+                               "rest of the text at byte 17"},
+        {"categorical 1 b0 W 1 0", "distribution 'categorical 1 b0 W 1 0': bad grid points at "
+                                   "byte 17"},
         /* categoricals: the count */
         {"categorical", "distribution 'categorical': missing choice count at byte 11"},
         {"categorical x", "distribution 'categorical x': bad choice count at byte 12"},
@@ -451,6 +568,7 @@ static void test_bad_catalogue(void **state)
             fail_msg("case %zu: got\n  %s\nexpected\n  %s", i, err.msg, cases[i].msg);
         /* Nothing is left allocated, and releasing again is harmless. */
         assert_null(out.choices);
+        assert_null(out.weights);
         assert_int_equal(out.n_choices, 0);
         space_dist_release(&out);
     }

@@ -22,6 +22,7 @@
 #include <limits.h>
 #include <math.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -1420,6 +1421,251 @@ static void test_reap(void **state)
     g_type->close(s);
 }
 
+/* ---- listing and deleting studies --------------------------------------------------------------
+ * list_studies gives every study with its definition and id, oldest first; delete_study removes
+ * one with every row it holds and leaves the others exactly as they were. On PostgreSQL the
+ * database is shared with other tests and runs: only the studies of this test's prefix count. */
+
+/* The index in l of the study of that name, or -1. */
+static long listed(const store_study_list *l, const char *name)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (l->studies[i].name && strcmp(l->studies[i].name, name) == 0)
+            return (long)i;
+    return -1;
+}
+
+/* How many studies of l carry this test's prefix. */
+static size_t n_listed_here(const store_study_list *l)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < l->n; i++)
+        n += l->studies[i].name && strncmp(l->studies[i].name, g_prefix, strlen(g_prefix)) == 0;
+    return n;
+}
+
+static void test_list_studies(void **state)
+{
+    (void)state;
+    caviar_error err;
+    store *s = open_store();
+    store_study_list l;
+    OK(g_type->list_studies(s, &l, &err));
+    assert_int_equal(n_listed_here(&l), 0);
+    store_study_list_release(&l);
+    assert_null(l.studies);
+    assert_int_equal(l.n, 0);
+
+    store_study_info a = {
+        .name = study_name("list a"), .direction = CAVIAR_MAXIMIZE,
+        .seed = 0xFEDCBA9876543210ULL, .sampler = "tpe", .sampler_settings = "n_startup=10",
+        .pruner = "median", .pruner_settings = "n_warmup=3", .spec = "objective=branin\n"};
+    store_study_info b = {.name = study_name("list 'b' ü"), .direction = CAVIAR_MINIMIZE,
+                          .seed = 0, .sampler = "random"};
+    store_study_info c = {.name = study_name("list c"), .direction = CAVIAR_MINIMIZE, .seed = 3,
+                          .sampler = "sobol", .pruner = "none", .spec = ""};
+    int64_t ids[3];
+    OK(g_type->open_study(s, &a, &ids[0], &err));
+    OK(g_type->open_study(s, &b, &ids[1], &err));
+    OK(g_type->open_study(s, &c, &ids[2], &err));
+    const store_study_info *want[3] = {&a, &b, &c};
+
+    /* Twice through each handle: the list does not change by being read. */
+    for (int pass = 0; pass < (is_memory() ? 2 : 4); pass++) {
+        store *h = s;
+        if (pass >= 2)
+            h = open_store();
+        OK(g_type->list_studies(h, &l, &err));
+        assert_int_equal(n_listed_here(&l), 3);
+        long at[3];
+        for (int i = 0; i < 3; i++) {
+            at[i] = listed(&l, want[i]->name);
+            if (at[i] < 0)
+                fail_msg("study '%s' is not listed", want[i]->name);
+            check_study(&l.studies[at[i]], want[i]);
+            assert_int_equal(l.studies[at[i]].id, ids[i]);
+        }
+        /* Oldest first: the ids increase along the whole list. */
+        assert_true(at[0] < at[1] && at[1] < at[2]);
+        for (size_t i = 1; i < l.n; i++)
+            assert_true(l.studies[i - 1].id < l.studies[i].id);
+        store_study_list_release(&l);
+        /* load_study tells the id too. */
+        store_study got;
+        OK(g_type->load_study(h, b.name, &got, &err));
+        assert_int_equal(got.id, ids[1]);
+        store_study_release(&got);
+        if (h != s)
+            g_type->close(h);
+    }
+    g_type->close(s);
+}
+
+/* Fills a study with a bit of everything a study holds: parameters, trials waiting, running,
+ * complete, failed and re-queued, reports, attributes, a counter. */
+static void populate(store *s, int64_t id, double base)
+{
+    caviar_error err;
+    OK(g_type->add_param(s, id, "x", &g_any, &err));
+    OK(g_type->add_param(s, id, "act", &g_act, &err));
+    const double fixed[2] = {base, 1};
+    uint64_t n, claim;
+    OK(g_type->enqueue(s, id, fixed, 2, &n, &err));
+    store_start grid = {.worker = "w", .counter = "grid:del", .counter_limit = 100};
+    for (int i = 0; i < 3; i++) {
+        OK(g_type->create_running(s, id, &grid, &n, &claim, &err));
+        OK(g_type->set_param(s, id, n, 0, base + i, &err));
+        OK(g_type->set_param(s, id, n, 1, (double)(i % 4), &err));
+        OK(g_type->report(s, id, n, 1, base * 2 + i, &err));
+        OK(g_type->set_attr(s, id, n, "note", "populated", &err));
+    }
+    OK(g_type->finish(s, id, 1, CAVIAR_TRIAL_COMPLETE, base, &err));
+    OK(g_type->abandon(s, id, 2, "interrupted", 1, &err));
+    /* trial 3 stays running, trial 4 (the re-run of 2) and trial 0 wait */
+}
+
+/* Rows of the study of that id left in each table, counted with the engine's own client (SQL
+ * back-ends only); fails the test when there is any. */
+static void check_no_rows(int64_t id)
+{
+    static const char *const tables[] = {"trials", "trial_params", "trial_values", "trial_attrs",
+                                          "params", "counters", NULL};
+    for (int i = 0; tables[i]; i++) {
+        char sql[256];
+        snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM %s WHERE study = %lld", tables[i],
+                 (long long)id);
+        long long n = -1;
+        if (g_type == &store_sqlite) {
+            sqlite3 *db = NULL;
+            sqlite3_stmt *stmt = NULL;
+            assert_int_equal(sqlite3_open(g_url + strlen("sqlite:"), &db), SQLITE_OK);
+            assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &stmt, NULL), SQLITE_OK);
+            assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+            n = sqlite3_column_int64(stmt, 0);
+            sqlite3_finalize(stmt);
+            sqlite3_close(db);
+        } else {
+            PGconn *c = PQconnectdb(g_url);
+            assert_int_equal(PQstatus(c), CONNECTION_OK);
+            PGresult *r = PQexec(c, sql);
+            assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+            n = atoll(PQgetvalue(r, 0, 0));
+            PQclear(r);
+            PQfinish(c);
+        }
+        if (n != 0)
+            fail_msg("study %lld was deleted but %lld of its rows are left in '%s'",
+                     (long long)id, n, tables[i]);
+    }
+}
+
+static void test_delete_study(void **state)
+{
+    (void)state;
+    caviar_error err;
+    store *s = open_store();
+    int64_t keep = open_study(s, "keep");
+    int64_t doomed = open_study(s, "doomed");
+    int64_t after = open_study(s, "after"); /* created after the doomed one */
+    populate(s, keep, 10);
+    populate(s, doomed, 20);
+    populate(s, after, 30);
+    store_history hk, ha, hk0, ha0;
+    store_history_init(&hk);
+    store_history_init(&ha);
+    sync_h(s, keep, &hk);
+    sync_h(s, after, &ha);
+    OK(history_copy(&hk0, &hk, &err));
+    OK(history_copy(&ha0, &ha, &err));
+    uint64_t value;
+
+    OK(g_type->delete_study(s, study_name("doomed"), &err));
+    FAILS(g_type->delete_study(s, study_name("doomed"), &err), CAVIAR_EMISSING, "doomed");
+    FAILS(g_type->delete_study(s, study_name("never"), &err), CAVIAR_EMISSING, "never");
+    store_study got;
+    FAILS(g_type->load_study(s, study_name("doomed"), &got, &err), CAVIAR_EMISSING, "doomed");
+    store_study_list l;
+    OK(g_type->list_studies(s, &l, &err));
+    assert_int_equal(n_listed_here(&l), 2);
+    assert_true(listed(&l, study_name("doomed")) < 0);
+    assert_true(listed(&l, study_name("keep")) >= 0 && listed(&l, study_name("after")) >= 0);
+    store_study_list_release(&l);
+
+    /* The others are as they were: no version moved, no trial changed. */
+    char why[1024];
+    sync_h(s, keep, &hk);
+    sync_h(s, after, &ha);
+    if (history_diff(&hk0, &hk, why, sizeof why) || history_diff(&ha0, &ha, why, sizeof why))
+        fail_msg("deleting a study changed another one: %s", why);
+    check_mirror(s, keep, &hk, "the study kept");
+    check_counts(s, after, 2, 1, 1, 0, 1, 4);
+    OK(g_type->get_count(s, keep, "grid:del", &value, &err));
+    assert_int_equal(value, 3);
+
+    /* Every call on the deleted study's id fails: the id names nothing any more. */
+    store_history hd;
+    store_history_init(&hd);
+    uint64_t n, claim;
+    store_start start = {.worker = "w"};
+    const double x = 1;
+    FAILS(g_type->sync(s, doomed, &hd, &err), ANY_ERROR, "does not exist");
+    FAILS(g_type->create_running(s, doomed, &start, &n, &claim, &err), ANY_ERROR,
+          "does not exist");
+    FAILS(g_type->enqueue(s, doomed, &x, 1, &n, &err), ANY_ERROR, "does not exist");
+    FAILS(g_type->add_param(s, doomed, "y", &g_any, &err), ANY_ERROR, "does not exist");
+    FAILS(g_type->set_param(s, doomed, 3, 0, 1.5, &err), ANY_ERROR, "does not exist");
+    FAILS(g_type->report(s, doomed, 3, 2, 1.5, &err), ANY_ERROR, "does not exist");
+    FAILS(g_type->finish(s, doomed, 3, CAVIAR_TRIAL_COMPLETE, 1.5, &err), ANY_ERROR,
+          "does not exist");
+    FAILS(g_type->abandon(s, doomed, 3, "interrupted", 1, &err), ANY_ERROR, "does not exist");
+    FAILS(g_type->set_attr(s, doomed, 3, "k", "v", &err), ANY_ERROR, "does not exist");
+    store_history_release(&hd);
+    if (!is_memory())
+        check_no_rows(doomed);
+
+    /* The name again: a new, empty study with an id never used before. */
+    int64_t again = open_study(s, "doomed");
+    assert_true(again != doomed && again != keep && again != after);
+    assert_true(again > after);
+    store_history_init(&hd);
+    sync_h(s, again, &hd);
+    assert_int_equal(hd.n_trials, 0);
+    assert_int_equal(hd.params.n, 0);
+    check_counts(s, again, 0, 0, 0, 0, 0, 0);
+    OK(g_type->get_count(s, again, "grid:del", &value, &err));
+    assert_int_equal(value, 0);
+    assert_int_equal(create(s, again, "w"), 0);
+    check_mirror(s, again, &hd, "the study created again");
+    store_history_release(&hd);
+
+    /* Deleting the newest study does not give its id to the next one either. */
+    OK(g_type->delete_study(s, study_name("doomed"), &err));
+    int64_t next = open_study(s, "next");
+    assert_true(next > again);
+    if (!is_memory()) {
+        check_no_rows(again);
+        /* Another handle agrees, and its deletions are seen here. */
+        store *s2 = open_store();
+        OK(g_type->list_studies(s2, &l, &err));
+        assert_int_equal(n_listed_here(&l), 3);
+        assert_true(listed(&l, study_name("next")) >= 0);
+        store_study_list_release(&l);
+        OK(g_type->delete_study(s2, study_name("after"), &err));
+        g_type->close(s2);
+        FAILS(g_type->load_study(s, study_name("after"), &got, &err), CAVIAR_EMISSING, "after");
+        FAILS(g_type->sync(s, after, &ha, &err), ANY_ERROR, "does not exist");
+        check_no_rows(after);
+    }
+    check_mirror(s, keep, &hk, "the study kept, at the end");
+    if (history_diff(&hk0, &hk, why, sizeof why))
+        fail_msg("deleting studies changed another one: %s", why);
+    store_history_release(&hk);
+    store_history_release(&ha);
+    store_history_release(&hk0);
+    store_history_release(&ha0);
+    g_type->close(s);
+}
+
 /* ---- many processes --------------------------------------------------------------------------
  * N_CHILDREN processes, each with its own store, N_ITER iterations each of: claim a waiting trial
  * or create one (budget BUDGET; every other iteration also claiming from a counter of GRID_LIMIT
@@ -1806,6 +2052,323 @@ static void test_concurrent_reap(void **state)
     g_type->close(s);
 }
 
+/* Deleting a study while processes work on it and on another one: the workers of the other
+ * study never notice; the workers of the deleted one get "does not exist" errors and never
+ * write into a study created after the deletion (ids are not reused). */
+#define N_DELETE_KEEPERS 3
+#define N_DELETE_DOOMED 3
+#define DELETE_KEEP_ITER 40
+
+/* Children 0 .. N_DELETE_KEEPERS-1 run DELETE_KEEP_ITER trials in study name (the one kept);
+ * the others run trials in study name + " doomed" until it is gone (or DELETE_WAIT_SECONDS
+ * have passed, a failure). Each pauses a millisecond between trials: SQLite's lock is not
+ * fair, and writers that never pause could keep the deletion waiting for a long time. */
+#define DELETE_WAIT_SECONDS 60.0
+static int delete_child_main(int k, int fd, int barrier, const char *name)
+{
+    caviar_error err = {0};
+    store *s = NULL;
+    CHILD_OK(g_type->open(g_url, &s, &err), "open");
+    char doomed[600];
+    snprintf(doomed, sizeof doomed, "%s doomed", name);
+    int keeper = k < N_DELETE_KEEPERS;
+    store_study_info info = {.name = keeper ? name : doomed, .direction = CAVIAR_MINIMIZE,
+                             .seed = 1, .sampler = "random", .pruner = "none"};
+    int64_t id;
+    CHILD_OK(g_type->open_study(s, &info, &id, &err), "open_study");
+    char worker[32];
+    snprintf(worker, sizeof worker, "child-%d", k);
+    dprintf(fd, "D\n"); /* the study is open: the parent may delete it from now on */
+    char byte;
+    while (read(barrier, &byte, 1) < 0 && errno == EINTR)
+        ; /* all start together */
+    store_start start = {.worker = worker};
+    double until = wall_now() + DELETE_WAIT_SECONDS;
+    for (int it = 0; keeper ? it < DELETE_KEEP_ITER : wall_now() < until; it++) {
+        sleep_s(0.001);
+        uint64_t n = 0, claim;
+        caviar_status rc = g_type->create_running(s, id, &start, &n, &claim, &err);
+        if (rc == CAVIAR_OK)
+            rc = g_type->set_param(s, id, n, 0, (double)k, &err);
+        if (rc == CAVIAR_OK)
+            rc = g_type->report(s, id, n, 1, (double)it, &err);
+        if (rc == CAVIAR_OK)
+            rc = g_type->heartbeat(s, id, worker, &err);
+        if (rc == CAVIAR_OK)
+            rc = g_type->finish(s, id, n, CAVIAR_TRIAL_COMPLETE, (double)it, &err);
+        if (rc == CAVIAR_OK) {
+            if (keeper)
+                dprintf(fd, "N %llu\n", (unsigned long long)n);
+            continue;
+        }
+        if (!keeper && strstr(err.msg, "does not exist")) {
+            dprintf(fd, "G %d\n", it);
+            g_type->close(s);
+            return 0;
+        }
+        return child_failed(fd, k, "a trial", &err);
+    }
+    if (!keeper) {
+        dprintf(fd, "E the study was never deleted\n");
+        return 1;
+    }
+    g_type->close(s);
+    return 0;
+}
+
+static void test_delete_concurrent(void **state)
+{
+    (void)state;
+    NEEDS_SHARED_STORE();
+    caviar_error err;
+    const char *name = study_name("del busy");
+    char doomed[600];
+    snprintf(doomed, sizeof doomed, "%s doomed", name);
+    store *s = open_store();
+    int64_t keep = open_study(s, "del busy");
+    OK(g_type->add_param(s, keep, "x", &g_any, &err));
+    store_study_info info = {.name = doomed, .direction = CAVIAR_MINIMIZE, .seed = 1,
+                             .sampler = "random", .pruner = "none"};
+    int64_t gone_id;
+    OK(g_type->open_study(s, &info, &gone_id, &err));
+    OK(g_type->add_param(s, gone_id, "x", &g_any, &err));
+    g_type->close(s); /* no connection crosses fork() */
+
+    family f;
+    family_start(&f, N_DELETE_KEEPERS + N_DELETE_DOOMED, delete_child_main, name);
+    for (int k = 0; k < f.n; k++)
+        family_read(&f, k, 1); /* every child has its study open (by the old id) */
+    close(f.barrier);
+    f.barrier = -1;
+    s = open_store();
+    /* Let the doomed study's workers get going, then delete it under them and create studies
+     * at once (one of them under the same name): none may receive the old id. */
+    store_counts c;
+    for (int i = 0; i < 2000; i++) {
+        OK(g_type->count(s, gone_id, &c, &err));
+        if (c.n[CAVIAR_TRIAL_COMPLETE] >= 10)
+            break;
+        sleep_s(0.005);
+    }
+    OK(g_type->delete_study(s, doomed, &err));
+    int64_t fresh = open_study(s, "del busy fresh");
+    int64_t reborn;
+    OK(g_type->open_study(s, &info, &reborn, &err));
+    assert_true(fresh != gone_id && reborn != gone_id);
+    family_end(&f);
+
+    /* Every child got what it should have: the keepers all their trials, the others the end. */
+    size_t n_kept = 0, n_gone = 0;
+    for (int k = 0; k < f.n; k++)
+        for (const char *line = f.text[k]; line && *line;) {
+            n_kept += line[0] == 'N';
+            n_gone += line[0] == 'G';
+            const char *end = strchr(line, '\n');
+            line = end ? end + 1 : NULL;
+        }
+    family_free(&f);
+    assert_int_equal(n_kept, N_DELETE_KEEPERS * DELETE_KEEP_ITER);
+    assert_int_equal(n_gone, N_DELETE_DOOMED);
+    check_counts(s, keep, 0, 0, N_DELETE_KEEPERS * DELETE_KEEP_ITER, 0, 0,
+                 N_DELETE_KEEPERS * DELETE_KEEP_ITER);
+    check_counts(s, fresh, 0, 0, 0, 0, 0, 0);
+    check_counts(s, reborn, 0, 0, 0, 0, 0, 0);
+    store_history h;
+    store_history_init(&h);
+    check_mirror(s, keep, &h, "the study kept");
+    store_history_release(&h);
+    check_no_rows(gone_id);
+    g_type->close(s);
+}
+
+/* PostgreSQL's row locks, with the engine's own client playing a worker that holds locks in the
+ * middle of a transaction while a child process deletes a study (SQLite locks the whole
+ * database for a write, so there is nothing to see there):
+ *   1. a worker of another study holds its study row and a trial row: the deletion does not
+ *      wait for it;
+ *   2. a worker of the doomed study holds one of its trial rows, then asks for the study row
+ *      (as every write does, last): it gets it at once — the deletion waits for the trial row
+ *      without holding the study row, so there is no deadlock — and the deletion finishes
+ *      once it commits;
+ *   3. a worker holds the doomed study's row and creates a trial: the deletion waits, then
+ *      deletes that trial too. */
+
+/* A child process that opens the store at once and deletes study name when *go is written to
+ * (opening the store is done before the test takes its locks: the schema statements of
+ * open() take table locks of their own). Returns its pid. */
+static pid_t start_delete(const char *name, int *go)
+{
+    int p[2], ready[2];
+    assert_int_equal(pipe(p), 0);
+    assert_int_equal(pipe(ready), 0);
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(p[1]);
+        close(ready[0]);
+        caviar_error err = {0};
+        store *s = NULL;
+        char byte = 0;
+        if (g_type->open(g_url, &s, &err) != CAVIAR_OK) {
+            fprintf(stderr, "open: %s\n", err.msg);
+            _exit(1);
+        }
+        if (write(ready[1], "r", 1) != 1 || read(p[0], &byte, 1) != 1)
+            _exit(1);
+        if (g_type->delete_study(s, name, &err) != CAVIAR_OK) {
+            fprintf(stderr, "delete '%s': %s\n", name, err.msg);
+            _exit(1);
+        }
+        g_type->close(s);
+        _exit(0);
+    }
+    close(p[0]);
+    close(ready[1]);
+    char byte;
+    assert_int_equal(read(ready[0], &byte, 1), 1);
+    close(ready[0]);
+    *go = p[1];
+    return pid;
+}
+
+static void go_delete(int *go)
+{
+    assert_int_equal(write(*go, "g", 1), 1);
+    close(*go);
+    *go = -1;
+}
+
+/* Whether child pid has exited (0 status) within seconds; -1 when it is still running. */
+static int delete_done(pid_t pid, double seconds)
+{
+    double until = wall_now() + seconds;
+    for (;;) {
+        int status;
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid)
+            return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        if (wall_now() > until)
+            return -1;
+        sleep_s(0.01);
+    }
+}
+
+static void kill_delete(pid_t pid)
+{
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+}
+
+/* One statement on a raw connection; fails the test unless it succeeds. */
+static PGresult *pg_ok(PGconn *c, const char *sql)
+{
+    PGresult *r = PQexec(c, sql);
+    ExecStatusType st = PQresultStatus(r);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+        fail_msg("%s: %s", sql, PQerrorMessage(c));
+    return r;
+}
+
+static void pg_run(PGconn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void pg_run(PGconn *c, const char *fmt, ...)
+{
+    char sql[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(sql, sizeof sql, fmt, ap);
+    va_end(ap);
+    PQclear(pg_ok(c, sql));
+}
+
+static void test_delete_locks(void **state)
+{
+    (void)state;
+    if (g_type != &store_postgres)
+        skip();
+    store *s = open_store();
+    int64_t other = open_study(s, "locks other");
+    int64_t d1 = open_study(s, "locks one"), d2 = open_study(s, "locks two");
+    int64_t d3 = open_study(s, "locks three");
+    populate(s, other, 1);
+    populate(s, d1, 2);
+    populate(s, d2, 3);
+    populate(s, d3, 4);
+    g_type->close(s);
+    PGconn *c = PQconnectdb(g_url);
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    pg_run(c, "SET statement_timeout = '20s'");
+
+    int go;
+    /* 1 */
+    pid_t pid = start_delete(study_name("locks one"), &go);
+    pg_run(c, "BEGIN");
+    pg_run(c, "UPDATE trials SET heartbeat = heartbeat WHERE study = %lld", (long long)other);
+    pg_run(c, "UPDATE studies SET version = version + 1 WHERE id = %lld", (long long)other);
+    go_delete(&go);
+    int done = delete_done(pid, 20);
+    if (done < 0)
+        kill_delete(pid);
+    pg_run(c, "COMMIT");
+    if (done != 1)
+        fail_msg("deleting a study waited for the locks of another study (%d)", done);
+    check_no_rows(d1);
+
+    /* 2 */
+    pid = start_delete(study_name("locks two"), &go);
+    pg_run(c, "BEGIN");
+    pg_run(c, "UPDATE trials SET heartbeat = heartbeat WHERE study = %lld AND number = 3",
+           (long long)d2);
+    go_delete(&go);
+    sleep_s(0.5);
+    if (delete_done(pid, 0) != -1) /* it must be waiting for the trial row */
+        fail_msg("the deletion did not wait for a trial row a worker holds");
+    double t0 = wall_now();
+    pg_run(c, "UPDATE studies SET version = version + 1 WHERE id = %lld", (long long)d2);
+    if (wall_now() - t0 > 0.5)
+        fail_msg("a worker waited %.1f s for the study row: the deletion held it",
+                 wall_now() - t0);
+    pg_run(c, "COMMIT");
+    done = delete_done(pid, 20);
+    if (done < 0)
+        kill_delete(pid);
+    assert_int_equal(done, 1);
+    check_no_rows(d2);
+
+    /* 3 */
+    pid = start_delete(study_name("locks three"), &go);
+    pg_run(c, "BEGIN");
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "UPDATE studies SET version = version + 1, n_trials = n_trials + 1,"
+             " n_counted = n_counted + 1 WHERE id = %lld RETURNING version, n_trials",
+             (long long)d3);
+    PGresult *r = pg_ok(c, sql);
+    long long v = atoll(PQgetvalue(r, 0, 0)), number = atoll(PQgetvalue(r, 0, 1)) - 1;
+    PQclear(r);
+    go_delete(&go);
+    sleep_s(0.5);
+    if (delete_done(pid, 0) != -1)
+        fail_msg("the deletion did not wait for the study row a worker holds");
+    pg_run(c, "INSERT INTO trials (study, number, state, version) VALUES (%lld, %lld, 0, %lld)",
+           (long long)d3, number, v);
+    pg_run(c, "INSERT INTO trial_params (study, number, param, value) VALUES (%lld, %lld, 0, 1)",
+           (long long)d3, number);
+    pg_run(c, "COMMIT");
+    done = delete_done(pid, 20);
+    if (done < 0)
+        kill_delete(pid);
+    assert_int_equal(done, 1);
+    check_no_rows(d3);
+    PQfinish(c);
+
+    /* The other study is whole. */
+    s = open_store();
+    check_counts(s, other, 2, 1, 1, 0, 1, 4);
+    g_type->close(s);
+}
+
 /* ---- the study layer over the store ----------------------------------------------------------- */
 
 static caviar_study *new_study(const char *base, const char *sampler, uint64_t max_trials)
@@ -2087,6 +2650,10 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_reap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrency, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_reap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list_studies, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete_study, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete_concurrent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete_locks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_study_layer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_study_budget, setup, teardown),
         cmocka_unit_test_setup_teardown(test_study_grid, setup, teardown),

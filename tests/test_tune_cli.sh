@@ -168,7 +168,8 @@ int_status=0
 wait "$bg" || int_status=$?
 elapsed_ok "$t0" 2 || fail "Ctrl-C took more than 2 s to stop the run"
 [ "$int_status" -eq 130 ] || fail "Ctrl-C: status $int_status, not 130"
-[ "$(cat int.err)" = "caviar tune: interrupted; run the same command again to resume" ] ||
+# The last line says so (before it, one line per trial that ended: stderr is not a terminal).
+[ "$(tail -n 1 int.err)" = "caviar tune: interrupted; run the same command again to resume" ] ||
     fail "Ctrl-C: stderr '$(cat int.err)'"
 expect_json int.json interrupted -eq 2
 expect_json int.json fail -eq 2
@@ -191,7 +192,7 @@ kill -TERM "$bg"
 term_status=0
 wait "$bg" || term_status=$?
 [ "$term_status" -eq 130 ] || fail "SIGTERM: status $term_status, not 130"
-[ "$(cat term.err)" = "caviar tune: interrupted; run the same command again to resume" ] ||
+[ "$(tail -n 1 term.err)" = "caviar tune: interrupted; run the same command again to resume" ] ||
     fail "SIGTERM: stderr '$(cat term.err)'"
 expect_json term.json interrupted -eq 2
 expect_json term.json running -eq 0
@@ -211,8 +212,9 @@ expect_json out running -eq 0
 
 expect_usage "caviar tune: unknown option '--bogus'
 hint: 'caviar tune --help' lists the options" tune --bogus
-expect_usage "caviar tune: unexpected argument 'extra'
-hint: 'caviar tune --help' lists the options" tune extra
+expect_usage "caviar tune: cannot read 'extra': No such file or directory" tune extra
+expect_usage "caviar tune: unexpected argument 'two'
+hint: 'caviar tune --help' lists the options" tune one two
 expect_usage "caviar tune: invalid value '0' for --trials: expected a positive integer
 hint: 'caviar tune --help' lists the options" tune --trials 0
 expect_usage "caviar tune: invalid value '-3' for --trials: expected a positive integer

@@ -4,11 +4,49 @@
 #ifndef CAVIAR_CLI_H
 #define CAVIAR_CLI_H
 
+#include "caviar.h"
+#include "config/config.h"
+#include "objective/objective.h"
+
 enum { CLI_OK = 0, CLI_FAILURE = 1, CLI_USAGE = 2 };
+
+/* The progress of a run, shown on stderr (progress.c): a live view on a terminal, else one
+ * line per finished trial. cli_progress_tick is a caviar_work_opts.on_tick. */
+typedef struct cli_progress cli_progress;
+cli_progress *cli_progress_new(const caviar_study_opts *opts, double max_seconds, int live,
+                               int quiet);
+void cli_progress_tick(void *p);
+void cli_progress_free(cli_progress *p);
 
 /* Each takes the arguments after "caviar" (argv[0] is the command's name). */
 int cmd_train(int argc, char **argv);
 int cmd_tune(int argc, char **argv);
 int cmd_worker(int argc, char **argv);
+/* cmd_studies.c: looking at and managing the studies of a database */
+int cmd_studies(int argc, char **argv);
+int cmd_trials(int argc, char **argv);
+int cmd_best(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_enqueue(int argc, char **argv);
+int cmd_delete(int argc, char **argv);
+
+/* What a study's trials run (sweep.c): an objective by name ("mlp:epochs=5"), or what a sweep
+ * file says — the built-in trainer with the file's space, or a program. */
+typedef struct cli_objective {
+    objective builtin;          /* builtin.type is NULL for a program */
+    objective_command *command; /* a program */
+    config_sweep sweep;         /* the sweep it came from, when has_sweep */
+    int has_sweep;
+} cli_objective;
+
+caviar_status cli_objective_from_spec(cli_objective *o, const char *spec, caviar_error *err);
+/* Takes *sw over (it is zeroed); log_dir is where a program's trial logs go. */
+caviar_status cli_objective_from_sweep(cli_objective *o, config_sweep *sw, const char *study,
+                                       const char *log_dir, caviar_error *err);
+caviar_trial_state cli_objective_run(caviar_trial *t, void *user, double *value,
+                                     caviar_error *err);
+caviar_direction cli_objective_direction(const cli_objective *o);
+const char *cli_objective_name(const cli_objective *o);
+void cli_objective_close(cli_objective *o);
 
 #endif

@@ -9,6 +9,7 @@
  * else.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
@@ -24,12 +25,19 @@
 #include "store/store.h"
 
 static const char tune_help[] =
-    "usage: caviar tune [options]\n"
+    "usage: caviar tune [FILE] [options]\n"
     "\n"
     "Runs a study, or resumes it: --jobs worker processes ask for trials, run the objective\n"
     "and record every trial in the study database. Running the same command again resumes\n"
     "the study; Ctrl-C stops cleanly (running trials are re-queued), a second Ctrl-C at once.\n"
     "More machines join with 'caviar worker --storage URL --study NAME'.\n"
+    "\n"
+    "FILE is a sweep file in the format of Weights & Biases sweeps (program, method, metric,\n"
+    "parameters, early_terminate, command), with caviar's keys on top (objective: for the\n"
+    "built-in trainer, sampler, pruner, budget, jobs, storage, study, seed, retries); the\n"
+    "options below override the file. A program's trials are logged in caviar-logs/STUDY/.\n"
+    "The study is named after the file unless it says otherwise. Without FILE, --objective\n"
+    "names what a trial runs.\n"
     "\n"
     "  --objective SPEC     what a trial runs, with settings after a colon:\n"
     "                       mlp: a network trained by caviar on data=SOURCE (default\n"
@@ -80,22 +88,38 @@ static const char worker_help[] =
     "\n"
     "Exit status: 0 done, 1 failure at run time, 2 bad options, 130 interrupted.\n";
 
-/* What a study runs, as its spec keeps it. */
+/* What a study runs, as its spec keeps it: one "key=value" per line, then, for a study of a
+ * sweep file, a line "sweep<<" followed by the file's text as it was. */
 typedef struct tune_spec {
-    char objective[512];
+    char objective[512];   /* an objective's spec, or "sweep" */
     uint64_t trials;
     unsigned retries;
     double heartbeat, grace;
+    const char *sweep;     /* the sweep file's text (borrowed), or NULL */
+    size_t sweep_len;
 } tune_spec;
 
-static void spec_write(const tune_spec *sp, char *buf, size_t len)
+/* A malloc'd spec text, NULL when out of memory. */
+static char *spec_write(const tune_spec *sp)
 {
-    snprintf(buf, len, "objective=%s\ntrials=%llu\nretries=%u\nheartbeat=%.17g\ngrace=%.17g\n",
-             sp->objective, (unsigned long long)sp->trials, sp->retries, sp->heartbeat,
-             sp->grace);
+    char head[1024];
+    int n = snprintf(head, sizeof head,
+                     "objective=%s\ntrials=%llu\nretries=%u\nheartbeat=%.17g\ngrace=%.17g\n%s",
+                     sp->objective, (unsigned long long)sp->trials, sp->retries, sp->heartbeat,
+                     sp->grace, sp->sweep ? "sweep<<\n" : "");
+    size_t len = (size_t)n + (sp->sweep ? sp->sweep_len : 0);
+    char *text = malloc(len + 1);
+    if (!text)
+        return NULL;
+    memcpy(text, head, (size_t)n);
+    if (sp->sweep)
+        memcpy(text + n, sp->sweep, sp->sweep_len);
+    text[len] = '\0';
+    return text;
 }
 
-/* Reads a spec written by spec_write; unknown lines are ignored (a newer caviar may add some). */
+/* Reads a spec written by spec_write; unknown lines are ignored (a newer caviar may add some).
+ * sp->sweep points into text. */
 static int spec_read(const char *text, tune_spec *sp)
 {
     memset(sp, 0, sizeof *sp);
@@ -105,6 +129,11 @@ static int spec_read(const char *text, tune_spec *sp)
     while (text && *text) {
         const char *end = strchr(text, '\n');
         size_t n = end ? (size_t)(end - text) : strlen(text);
+        if (n == 7 && strncmp(text, "sweep<<", 7) == 0) {
+            sp->sweep = end ? end + 1 : text + n;
+            sp->sweep_len = strlen(sp->sweep);
+            break;
+        }
         char line[600];
         if (n < sizeof line) {
             memcpy(line, text, n);
@@ -132,12 +161,15 @@ static int spec_read(const char *text, tune_spec *sp)
     return have_objective ? 0 : -1;
 }
 
-static caviar_trial_state run_objective(caviar_trial *t, void *user, double *value,
-                                        caviar_error *err)
+/* Where a program's trial logs go: caviar-logs/STUDY beside the working directory. */
+static void log_dir_of(const char *study, char *buf, size_t len)
 {
-    objective *o = user;
-    return o->type->run(t, o->self, value, err);
+    snprintf(buf, len, "caviar-logs/%s", study);
+    for (char *p = buf + strlen("caviar-logs/"); *p; p++)
+        if (*p == '/')
+            *p = '_';
 }
+
 
 __attribute__((format(printf, 2, 3))) static int usage_error(const char *cmd, const char *fmt,
                                                               ...)
@@ -263,17 +295,23 @@ static double mono_seconds(void)
 }
 
 /* Runs the study with an opened objective (closed here); the exit status. */
-static int run_study(const char *cmd, caviar_study_opts *o, objective *objp,
+static int run_study(const char *cmd, caviar_study_opts *o, cli_objective *obj,
                      const caviar_work_opts *w, int single, int json)
 {
-    objective obj = *objp;
     caviar_error err = {0};
     caviar_work_stats ws;
+    caviar_work_opts wo = *w;
+    cli_progress *progress = NULL;
+    if (!single && (progress = cli_progress_new(o, w->max_seconds, isatty(2), w->quiet))) {
+        wo.on_tick = cli_progress_tick;
+        wo.tick_user = progress;
+    }
     double t0 = mono_seconds();
-    caviar_status st = single ? caviar_work(o, w, run_objective, &obj, &ws, &err)
-                              : caviar_run(o, w, run_objective, &obj, &ws, &err);
+    caviar_status st = single ? caviar_work(o, &wo, cli_objective_run, obj, &ws, &err)
+                              : caviar_run(o, &wo, cli_objective_run, obj, &ws, &err);
     double seconds = mono_seconds() - t0;
-    objective_close(&obj);
+    cli_progress_free(progress);
+    cli_objective_close(obj);
     if (st != CAVIAR_OK && st != CAVIAR_STOPPED) {
         fprintf(stderr, "caviar %s: %s\n", cmd, err.msg);
         return st == CAVIAR_EINVAL ? CLI_USAGE : CLI_FAILURE;
@@ -321,26 +359,89 @@ static int parse_positive(const char *cmd, const char *opt, const char *v, doubl
     return 0;
 }
 
+/* Whether the sweep a study was created with runs what obj runs (the same program, or the
+ * built-in trainer both times): an edited file (a larger budget, a narrower range) resumes the
+ * study, another program does not. */
+static int same_search(const char *text, size_t len, const cli_objective *obj)
+{
+    config_sweep old;
+    caviar_error e;
+    if (config_parse(text, len, "the study's sweep file", &old, &e) != CAVIAR_OK)
+        return 0;
+    const char *a = old.program, *b = obj->sweep.program;
+    int same = old.has_objective == obj->sweep.has_objective &&
+               ((!a && !b) || (a && b && strcmp(a, b) == 0));
+    config_release(&old);
+    return same;
+}
+
+/* Reads a whole file (a sweep) into a malloc'd, NUL-terminated buffer. */
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = NULL;
+    size_t cap = 0, n = 0;
+    for (;;) {
+        if (n + 4096 + 1 > cap) {
+            size_t c = cap ? 2 * cap : 8192;
+            char *b = realloc(buf, c);
+            if (!b) {
+                free(buf);
+                fclose(f);
+                return NULL;
+            }
+            buf = b;
+            cap = c;
+        }
+        size_t got = fread(buf + n, 1, 4096, f);
+        n += got;
+        if (got < 4096)
+            break;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
 int cmd_tune(int argc, char **argv)
 {
     tune_spec sp = {.trials = 100, .retries = 2, .heartbeat = 2, .grace = 20};
     snprintf(sp.objective, sizeof sp.objective, "quadratic");
     char sampler[64] = "random", pruner[64] = "none";
-    const char *sampler_kv = NULL, *pruner_kv = NULL, *storage = "caviar.db", *study = NULL;
+    const char *sampler_kv = NULL, *pruner_kv = NULL, *storage = NULL, *study = NULL;
     const char *direction = NULL;
     uint64_t seed = 0;
     caviar_work_opts w;
     caviar_work_opts_init(&w);
     int json = 0, c;
+    int given_objective = 0, given_sampler = 0, given_pruner = 0, given_trials = 0;
+    int given_seed = 0, given_retries = 0;
     size_t n;
     double d;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":", tune_opts, NULL)) != -1) {
         switch (c) {
-        case T_OBJECTIVE: snprintf(sp.objective, sizeof sp.objective, "%s", optarg); break;
-        case T_SAMPLER: sampler_kv = split_kv(optarg, sampler, sizeof sampler); break;
-        case T_PRUNER: pruner_kv = split_kv(optarg, pruner, sizeof pruner); break;
+        case T_OBJECTIVE:
+            snprintf(sp.objective, sizeof sp.objective, "%s", optarg);
+            given_objective = 1;
+            break;
+        case T_SAMPLER:
+            sampler_kv = split_kv(optarg, sampler, sizeof sampler);
+            given_sampler = 1;
+            break;
+        case T_PRUNER:
+            pruner_kv = split_kv(optarg, pruner, sizeof pruner);
+            given_pruner = 1;
+            break;
         case T_DIRECTION:
             if (strcmp(optarg, "minimize") != 0 && strcmp(optarg, "maximize") != 0)
                 return usage_error("tune", "invalid value '%s' for --direction: expected "
@@ -351,6 +452,7 @@ int cmd_tune(int argc, char **argv)
             if (util_parse_u64(optarg, &sp.trials) != 0 || sp.trials == 0)
                 return usage_error("tune", "invalid value '%s' for --trials: expected a "
                                    "positive integer", optarg);
+            given_trials = 1;
             break;
         case T_TIME:
             if (parse_positive("tune", "time", optarg, &w.max_seconds))
@@ -368,12 +470,14 @@ int cmd_tune(int argc, char **argv)
             if (util_parse_u64(optarg, &seed) != 0)
                 return usage_error("tune", "invalid value '%s' for --seed: expected an "
                                    "integer", optarg);
+            given_seed = 1;
             break;
         case T_RETRIES:
             if (util_parse_size(optarg, &n) != 0 || n > 1000)
                 return usage_error("tune", "invalid value '%s' for --retries: expected 0 to "
                                    "1000", optarg);
             sp.retries = (unsigned)n;
+            given_retries = 1;
             break;
         case T_HEARTBEAT:
             if (parse_positive("tune", "heartbeat", optarg, &d))
@@ -393,31 +497,98 @@ int cmd_tune(int argc, char **argv)
             return usage_error("tune", "unknown option '%s'", argv[optind - 1]);
         }
     }
+    const char *file = optind < argc ? argv[optind++] : NULL;
     if (optind < argc)
         return usage_error("tune", "unexpected argument '%s'", argv[optind]);
+    if (file && given_objective)
+        return usage_error("tune", "--objective and a sweep file exclude each other: the file "
+                           "says what a trial runs");
     if (!(sp.grace > sp.heartbeat))
         return usage_error("tune", "--grace must be longer than --heartbeat");
-    if (strcmp(sampler, "grid") == 0)
+    if (!file && strcmp(sampler, "grid") == 0)
         return usage_error("tune", "the grid sampler needs the values of each parameter, which "
                            "the built-in objectives do not list\nhint: random, sobol, "
-                           "coarse-to-fine or tpe; grids come with sweep files");
-    objective probe;
+                           "coarse-to-fine or tpe; or a sweep file that lists them");
+
+    /* What a trial runs, and the sweep file's settings under the command line's. */
     caviar_error err = {0};
-    if (objective_open(&probe, sp.objective, &err) != CAVIAR_OK) {
+    cli_objective obj;
+    char *sweep_text = NULL, sweep_sampler[64] = "", sweep_pruner[64] = "";
+    char study_name[256], logs[512];
+    if (file) {
+        config_sweep sw;
+        if (!(sweep_text = read_file(file, &sp.sweep_len))) {
+            fprintf(stderr, "caviar tune: cannot read '%s': %s\n", file, strerror(errno));
+            return CLI_USAGE;
+        }
+        sp.sweep = sweep_text;
+        if (config_parse(sweep_text, sp.sweep_len, file, &sw, &err) != CAVIAR_OK) {
+            fprintf(stderr, "caviar tune: %s\n", err.msg);
+            free(sweep_text);
+            return err.status == CAVIAR_EINVAL ? CLI_USAGE : CLI_FAILURE;
+        }
+        snprintf(sp.objective, sizeof sp.objective, "sweep");
+        if (!given_sampler && sw.sampler) {
+            snprintf(sweep_sampler, sizeof sweep_sampler, "%s", sw.sampler);
+            snprintf(sampler, sizeof sampler, "%s", sweep_sampler);
+            sampler_kv = NULL;
+        }
+        if (!given_pruner && sw.pruner) {
+            snprintf(sweep_pruner, sizeof sweep_pruner, "%s", sw.pruner);
+            snprintf(pruner, sizeof pruner, "%s", sweep_pruner);
+            pruner_kv = NULL;
+        }
+        if (!given_trials && sw.max_trials)
+            sp.trials = sw.max_trials;
+        if (!(w.max_seconds > 0) && sw.max_seconds > 0)
+            w.max_seconds = sw.max_seconds;
+        if (!w.jobs && sw.jobs)
+            w.jobs = sw.jobs;
+        if (!given_seed && sw.has_seed)
+            seed = sw.seed;
+        if (!given_retries && sw.has_retries)
+            sp.retries = sw.retries;
+        /* The study: --study, the file's study: or W&B's name:, else the file's name without
+         * its folder and extension ("sweeps/fashion.yaml" -> "fashion"). */
+        const char *base = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
+        size_t stem = strcspn(base, ".");
+        snprintf(study_name, sizeof study_name, "%.*s", (int)(stem ? stem : strlen(base)), base);
+        if (study || sw.study || sw.name)
+            snprintf(study_name, sizeof study_name, "%s",
+                     study ? study : sw.study ? sw.study : sw.name);
+        if (!storage && sw.storage) {
+            static char kept[1024]; /* outlives sw, which obj takes over */
+            snprintf(kept, sizeof kept, "%s", sw.storage);
+            storage = kept;
+        }
+        log_dir_of(study_name, logs, sizeof logs);
+        if (cli_objective_from_sweep(&obj, &sw, study_name, logs, &err) != CAVIAR_OK) {
+            fprintf(stderr, "caviar tune: %s\n", err.msg);
+            config_release(&sw);
+            free(sweep_text);
+            return err.status == CAVIAR_EINVAL ? CLI_USAGE : CLI_FAILURE;
+        }
+        if (!given_sampler && obj.sweep.sampler_settings)
+            sampler_kv = obj.sweep.sampler_settings;
+        if (!given_pruner && obj.sweep.pruner_settings)
+            pruner_kv = obj.sweep.pruner_settings;
+    } else if (cli_objective_from_spec(&obj, sp.objective, &err) != CAVIAR_OK) {
         fprintf(stderr, "caviar tune: --objective: %s\n", err.msg);
         return err.status == CAVIAR_EINVAL ? CLI_USAGE : CLI_FAILURE;
+    } else {
+        snprintf(study_name, sizeof study_name, "%s", study ? study : obj.builtin.type->name);
     }
-    caviar_direction dir = objective_direction(probe.type, probe.self);
-    char default_name[64];
-    snprintf(default_name, sizeof default_name, "%s", probe.type->name);
+    if (!storage)
+        storage = "caviar.db";
+    caviar_direction dir = cli_objective_direction(&obj);
     if (direction)
         dir = strcmp(direction, "maximize") == 0 ? CAVIAR_MAXIMIZE : CAVIAR_MINIMIZE;
 
-    char spec[1024];
-    spec_write(&sp, spec, sizeof spec);
+    int code = CLI_OK;
+    char *spec = spec_write(&sp);
     caviar_study_opts o;
     caviar_study_opts_init(&o);
-    o.name = study ? study : default_name;
+    o.name = study_name;
     o.direction = dir;
     o.seed = seed;
     o.sampler = sampler;
@@ -430,23 +601,37 @@ int cmd_tune(int argc, char **argv)
     o.grace = sp.grace;
     o.max_retries = sp.retries;
     o.spec = spec;
+    if (!spec) {
+        fprintf(stderr, "caviar tune: out of memory\n");
+        code = CLI_FAILURE;
+        goto done;
+    }
     /* Create the study, or check it, with the sampler and pruner checked first (nothing is
      * stored for a bad name); then a resumed study takes this run's definition, so that
      * workers joining it run towards this budget with this sampler. Its objective stays. */
     caviar_study *probe_study = caviar_study_new(&o, &err);
     if (!probe_study) {
         fprintf(stderr, "caviar tune: %s\n", err.msg);
-        objective_close(&probe);
-        return err.status == CAVIAR_EINVAL ? CLI_USAGE : CLI_FAILURE;
+        code = err.status == CAVIAR_EINVAL ? CLI_USAGE : CLI_FAILURE;
+        goto done;
     }
+    /* The sweep's parameters are declared, in the file's order: a grid enumerates them, and
+     * a trial can be enqueued by name before any trial has asked for them. */
+    for (size_t i = 0; obj.has_sweep && i < obj.sweep.n_params; i++)
+        if (caviar_study_add_param(probe_study, obj.sweep.params[i].name,
+                                   &obj.sweep.params[i].dist, &err) != CAVIAR_OK) {
+            fprintf(stderr, "caviar tune: %s\n", err.msg);
+            caviar_study_free(probe_study);
+            code = CLI_USAGE;
+            goto done;
+        }
     caviar_study_free(probe_study);
     const store_type *type = store_find(storage);
     store *st = NULL;
-    int code = CLI_OK;
     if (type->open(storage, &st, &err) != CAVIAR_OK) {
         fprintf(stderr, "caviar tune: %s\n", err.msg);
-        objective_close(&probe);
-        return CLI_FAILURE;
+        code = CLI_FAILURE;
+        goto done;
     }
     store_study known;
     store_study_info info = {o.name,    o.direction,        o.seed,   o.sampler,
@@ -455,10 +640,16 @@ int cmd_tune(int argc, char **argv)
     if (type->load_study(st, o.name, &known, &err) == CAVIAR_OK) {
         tune_spec old;
         if (known.spec && spec_read(known.spec, &old) == 0 &&
-            strcmp(old.objective, sp.objective) != 0) {
-            fprintf(stderr, "caviar tune: study '%s' runs the objective '%s', not '%s'\n"
+            (strcmp(old.objective, sp.objective) != 0 ||
+             (old.sweep && sp.sweep && (old.sweep_len != sp.sweep_len ||
+                                        memcmp(old.sweep, sp.sweep, sp.sweep_len) != 0) &&
+              !same_search(old.sweep, old.sweep_len, &obj)))) {
+            fprintf(stderr, "caviar tune: study '%s' runs %s%s%s, not %s%s%s\n"
                             "hint: another --study name starts a new study\n",
-                    o.name, old.objective, sp.objective);
+                    o.name, old.sweep ? "another sweep file" : "the objective '",
+                    old.sweep ? "" : old.objective, old.sweep ? "" : "'",
+                    sp.sweep ? "this sweep file" : "'", sp.sweep ? "" : sp.objective,
+                    sp.sweep ? "" : "'");
             code = CLI_USAGE;
         }
         store_study_release(&known);
@@ -469,11 +660,17 @@ int cmd_tune(int argc, char **argv)
         code = CLI_FAILURE;
     }
     type->close(st);
-    if (code != CLI_OK) {
-        objective_close(&probe);
+    if (code == CLI_OK) {
+        code = run_study("tune", &o, &obj, &w, 0, json);
+        free(spec);
+        free(sweep_text);
         return code;
     }
-    return run_study("tune", &o, &probe, &w, 0, json);
+done:
+    cli_objective_close(&obj);
+    free(spec);
+    free(sweep_text);
+    return code;
 }
 
 int cmd_worker(int argc, char **argv)
@@ -561,8 +758,20 @@ int cmd_worker(int argc, char **argv)
     o.grace = sp.grace;
     o.max_retries = sp.retries;
     o.spec = known.spec;
-    objective obj;
-    if (objective_open(&obj, sp.objective, &err) != CAVIAR_OK) {
+    cli_objective obj;
+    caviar_status rs;
+    if (sp.sweep) {
+        /* The sweep file as the study keeps it: this machine needs no copy of it. */
+        config_sweep sw;
+        char logs[512];
+        log_dir_of(study, logs, sizeof logs);
+        rs = config_parse(sp.sweep, sp.sweep_len, "the study's sweep file", &sw, &err);
+        if (rs == CAVIAR_OK)
+            rs = cli_objective_from_sweep(&obj, &sw, study, logs, &err);
+    } else {
+        rs = cli_objective_from_spec(&obj, sp.objective, &err);
+    }
+    if (rs != CAVIAR_OK) {
         fprintf(stderr, "caviar worker: the study's objective: %s\n", err.msg);
         store_study_release(&known);
         return CLI_FAILURE;

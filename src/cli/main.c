@@ -15,6 +15,12 @@ static const struct {
 } commands[] = {
     {"tune", cmd_tune, "run or resume a study with parallel worker processes"},
     {"worker", cmd_worker, "one more worker for a study in a shared database"},
+    {"studies", cmd_studies, "list the studies of a database"},
+    {"trials", cmd_trials, "show a study's trials (filtered, sorted)"},
+    {"best", cmd_best, "show a study's best trial"},
+    {"export", cmd_export, "write a study's trials as CSV or JSON"},
+    {"enqueue", cmd_enqueue, "queue a trial with given values (warm start)"},
+    {"delete", cmd_delete, "delete a study and its trials"},
     {"train", cmd_train, "train one network and report its dev and test metrics"},
 };
 

@@ -148,10 +148,10 @@ static caviar_trial_state quadratic(caviar_trial *t, void *self, double *value,
 
 const objective_type objective_branin = {
     "branin", "Branin-Hoo, 2 floats (minimum 0.397887)", fn_keys, CAVIAR_MINIMIZE, 0.397887,
-    fn_create, fn_destroy, branin, NULL};
+    fn_create, fn_destroy, branin, NULL, NULL};
 const objective_type objective_hartmann6 = {
     "hartmann6", "Hartmann 6-D, 6 floats in [0, 1] (minimum -3.32237)", fn_keys,
-    CAVIAR_MINIMIZE, -3.32237, fn_create, fn_destroy, hartmann6, NULL};
+    CAVIAR_MINIMIZE, -3.32237, fn_create, fn_destroy, hartmann6, NULL, NULL};
 const objective_type objective_quadratic = {
     "quadratic", "5 floats and a log-scale learning rate (minimum 0 at lr = 1e-3)", fn_keys,
-    CAVIAR_MINIMIZE, 0, fn_create, fn_destroy, quadratic, NULL};
+    CAVIAR_MINIMIZE, 0, fn_create, fn_destroy, quadratic, NULL, NULL};

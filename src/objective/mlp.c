@@ -186,23 +186,19 @@ static int ask(const mlp *m, caviar_trial *t, const char *name, double *value, c
     if (!p)
         return 0;
     double v;
-    if (caviar_trial_suggest(t, p->name, &p->dist, &v, err) != CAVIAR_OK)
+    size_t choice;
+    if (objective_param_suggest(t, p, &v, &choice, err) != CAVIAR_OK)
         return -1;
-    if (p->dist.kind == CAVIAR_DIST_CATEGORICAL) {
-        const caviar_value *c = &p->dist.choices[(size_t)v];
-        if (c->type == CAVIAR_VALUE_STRING) {
-            if (!text) {
-                util_err(err, CAVIAR_EINVAL, "parameter '%s': expected a number, got '%s'",
-                         name, c->string);
-                return -1;
-            }
-            *text = c->string;
-            return 1;
+    if (p->dist.kind == CAVIAR_DIST_CATEGORICAL &&
+        p->dist.choices[choice].type == CAVIAR_VALUE_STRING) {
+        if (!text) {
+            util_err(err, CAVIAR_EINVAL, "parameter '%s': expected a number, got '%s'", name,
+                     p->dist.choices[choice].string);
+            return -1;
         }
-        v = c->number;
+        *text = p->dist.choices[choice].string;
+        return 1;
     }
-    if (p->q > 0)
-        v = round(v / p->q) * p->q;
     *value = v;
     return 1;
 }
@@ -375,6 +371,44 @@ static caviar_trial_state mlp_run(caviar_trial *t, void *self, double *value, ca
     return end;
 }
 
+/* The hyperparameters a space may name (units_N separately). */
+static const char *const mlp_names[] = {
+    "lr",      "momentum", "beta1",      "beta2",     "eps",        "batch_size", "epochs",
+    "optimizer", "activation", "batchnorm", "dropout", "l2",        "decay",      "decay_rate",
+    "decay_step", "n_layers", "units",    NULL};
+
+static caviar_status mlp_set_space(void *self, const objective_param *params, size_t n,
+                                   caviar_error *err)
+{
+    mlp *m = self;
+    for (size_t i = 0; i < n; i++) {
+        const char *name = params[i].name;
+        size_t layer;
+        if (util_lookup(name, mlp_names) >= 0)
+            continue;
+        if (strncmp(name, "units_", 6) == 0 && util_parse_size(name + 6, &layer) == 0 &&
+            layer >= 1 && layer <= CAVIAR_NN_MAX_HIDDEN)
+            continue;
+        const char *close = NULL;
+        int best = 3;
+        for (size_t k = 0; mlp_names[k]; k++) {
+            int d = util_edit_distance(name, mlp_names[k]);
+            if (d < best)
+                best = d, close = mlp_names[k];
+        }
+        if (close)
+            return util_err(err, CAVIAR_EINVAL, "the built-in trainer has no hyperparameter "
+                            "'%s'; did you mean '%s'?", name, close);
+        return util_err(err, CAVIAR_EINVAL, "the built-in trainer has no hyperparameter '%s'"
+                        "\nhint: lr, momentum, beta1, beta2, eps, batch_size, epochs, optimizer, "
+                        "activation, batchnorm, dropout, l2, decay, decay_rate, decay_step, "
+                        "n_layers, units, units_1, units_2, ...", name);
+    }
+    m->params = params;
+    m->n_params = n;
+    return CAVIAR_OK;
+}
+
 static caviar_direction mlp_direction(const void *self)
 {
     const mlp *m = self;
@@ -383,4 +417,5 @@ static caviar_direction mlp_direction(const void *self)
 
 const objective_type objective_mlp = {
     "mlp", "a multi-layer perceptron trained by caviar (data=fashion-mnist, epochs=10, ...)",
-    mlp_keys, CAVIAR_MAXIMIZE, NAN, mlp_create, mlp_destroy, mlp_run, mlp_direction};
+    mlp_keys, CAVIAR_MAXIMIZE, NAN, mlp_create, mlp_destroy, mlp_run, mlp_direction,
+    mlp_set_space};

@@ -71,6 +71,16 @@ caviar_status objective_open(objective *o, const char *spec, caviar_error *err)
     return st;
 }
 
+caviar_status objective_set_space(objective *o, const objective_param *params, size_t n,
+                                  caviar_error *err)
+{
+    if (!o->type->set_space)
+        return n == 0 ? CAVIAR_OK
+                      : util_err(err, CAVIAR_EINVAL, "objective '%s' has a search space of its "
+                                 "own: it takes no parameters", o->type->name);
+    return o->type->set_space(o->self, params, n, err);
+}
+
 void objective_close(objective *o)
 {
     if (o->type)

@@ -16,6 +16,8 @@
 #include "caviar.h"
 #include "util/util.h"
 
+typedef struct objective_param objective_param; /* below */
+
 typedef struct objective_type {
     const char *name;
     const char *summary;
@@ -28,6 +30,10 @@ typedef struct objective_type {
     /* The direction when it depends on the settings (a metric to maximise or minimise); NULL:
      * direction above. */
     caviar_direction (*direction_of)(const void *self);
+    /* Takes the search space of a sweep file (borrowed: it must outlive the objective),
+     * checking its names; NULL when the objective has a fixed space of its own. */
+    caviar_status (*set_space)(void *self, const objective_param *params, size_t n,
+                               caviar_error *err);
 } objective_type;
 
 extern const objective_type objective_branin, objective_hartmann6, objective_quadratic,
@@ -51,6 +57,9 @@ typedef struct objective {
  * unknown name or key is CAVIAR_EINVAL with a "did you mean". */
 caviar_status objective_open(objective *o, const char *spec, caviar_error *err);
 void objective_close(objective *o);
+/* Gives an opened objective the sweep file's search space (see objective_type.set_space). */
+caviar_status objective_set_space(objective *o, const objective_param *params, size_t n,
+                                  caviar_error *err);
 
 /* ---- search parameters as a sweep file defines them ------------------------------------------- */
 
@@ -59,14 +68,16 @@ void objective_close(objective *o);
  * quantised distributions (q > 0: round(x / q) q of the sampled x, W&B's definition). A
  * constant is a categorical of one choice. Names may be dotted for nested parameters
  * ("optimizer.lr"). */
-typedef struct objective_param {
+struct objective_param {
     const char *name;
     caviar_dist dist;
     double q;
-} objective_param;
+};
 
-/* Suggests p in t and returns the value the objective uses (number; a categorical's choice
- * index goes to *choice, when not NULL). */
+/* Suggests p in t and returns the value the objective uses: a float's or an int's value,
+ * quantised when q > 0 (W&B: round(x / q) q, then rounded to 15 significant digits so that
+ * 3 x 0.1 is 0.3, not 0.30000000000000004); a categorical's number (a boolean as 0 or 1, NaN
+ * for a string). A categorical's choice index goes to *choice, when not NULL (0 otherwise). */
 caviar_status objective_param_suggest(caviar_trial *t, const objective_param *p, double *value,
                                       size_t *choice, caviar_error *err);
 
@@ -87,10 +98,13 @@ typedef struct metric_line {
     metric_kv kv[METRIC_MAX];
 } metric_line;
 
-/* One line of a program's output: a JSON object ({"step": 3, "val_loss": 0.41}) or name=value
- * pairs ("step=3 val_loss=0.41"). 1: metrics in *out; 0: not a metric line (ordinary output,
- * which is only logged); -1: a line that claims to be metrics but is malformed, with the reason
- * and the byte offset in err. */
+/* One line of a program's output (len bytes, no NUL needed; a trailing newline is allowed): a
+ * JSON object ({"step": 3, "val_loss": 0.41}) or name=value pairs ("step=3 val_loss=0.41").
+ * 1: metrics in *out; 0: not a metric line (ordinary output, which is only logged); -1: a line
+ * that claims to be metrics but is malformed, with the reason and the byte offset in err
+ * (CAVIAR_EFORMAT). A line claims to be JSON when its first non-blank character is '{', and is
+ * a name=value line when every token is NAME=NUMBER; steps come from "step", "_step" or an
+ * integer "epoch". metrics.c states the whole rule. On 0 and -1, *out is empty. */
 int metric_line_parse(const char *line, size_t len, metric_line *out, caviar_error *err);
 
 /* ---- any program as objective (command.c) ----------------------------------------------------- */
@@ -107,9 +121,12 @@ typedef struct objective_command_opts {
     size_t n_params;
     const char *metric;      /* the metric the study optimises */
     double timeout;          /* seconds per trial, 0: none */
-    double kill_grace;       /* seconds between SIGTERM and SIGKILL (default 5) */
-    const char *log_dir;     /* one stdout/stderr log per trial there (created if needed) */
-    int threads;             /* BLAS/OpenMP threads of the child (0: 1) */
+    double kill_grace;       /* seconds between SIGTERM and SIGKILL (0: 5) */
+    const char *log_dir;     /* one log per trial there, trial-N.log, stdout and stderr
+                                interleaved line by line (created if needed; NULL: no logs) */
+    int threads;             /* BLAS/OpenMP threads of the child (0: 1, unless set in the
+                                environment; > 0: that many, whatever the environment says) */
+    const char *study;       /* the study's name, passed as CAVIAR_STUDY (NULL: not set) */
 } objective_command_opts;
 
 typedef struct objective_command objective_command;
@@ -117,7 +134,11 @@ typedef struct objective_command objective_command;
 caviar_status objective_command_new(const objective_command_opts *opts,
                                     objective_command **out, caviar_error *err);
 void objective_command_free(objective_command *c);
-/* A caviar_objective: user is the objective_command. */
+/* A caviar_objective: user is the objective_command. Runs the program once for trial t: its
+ * parameters suggested and put on the command line, its metric lines reported as they come,
+ * the pruner asked after each; COMPLETE with the last value of opts.metric, PRUNED, or FAIL
+ * with the reason (exit status and the end of stderr, timeout, ...). command.c states the
+ * whole contract: macros, environment, logs, signals. */
 caviar_trial_state objective_command_run(caviar_trial *t, void *user, double *value,
                                          caviar_error *err);
 

@@ -6,10 +6,12 @@
  *
  *   dist        = numeric / categorical
  *   numeric     = ("float" / "int") SP scale SP num SP num SP num SP count
- *                                             ; low, high, step, grid_points
- *   scale       = "linear" / "log" / "one-minus-log"
- *   categorical = "categorical" SP count *(SP choice) SP count
- *                                             ; n_choices, exactly n_choices choices, grid_points
+ *                                             ; low, high, step, grid_points; on the normal
+ *                                             ; scales mu, sigma, step, grid_points
+ *   scale       = "linear" / "log" / "one-minus-log" / "normal" / "log-normal"
+ *   categorical = "categorical" SP count *(SP choice) [SP "w" *(SP num)] SP count
+ *                                             ; n_choices, exactly n_choices choices, with "w"
+ *                                             ; exactly n_choices weights, grid_points
  *   choice      = "s" count ":" *BYTE         ; a string of exactly count bytes (any but NUL)
  *               / "n" num                     ; a number
  *               / "b0" / "b1"                 ; false, true
@@ -20,13 +22,20 @@
  * for example
  *   float log 1.0000000000000001e-05 1 0 0
  *   int linear 1 8 2 0
+ *   float normal 0 1 0 0
  *   categorical 4 s4:relu s8:leaky re n0.5 b1 0
+ *   categorical 2 s4:relu s4:tanh w 0.69999999999999996 0.29999999999999999 0
  *
  * Exactness: "%.17g" and strtod give back every finite double bit for bit (-0 included), and a
  * string's length prefix lets it hold any bytes, spaces and newlines included (a choice with a
  * newline makes the text span lines; nothing else does). Every field of a valid distribution
  * comes back, grid_points included; a categorical's scale is linear, and its low, high and step
- * (which mean nothing for it) come back as 0. A boolean choice comes back as 0 or 1.
+ * (which mean nothing for it) come back as 0, as do low and high on the normal scales (which
+ * store mu and sigma in their place) and mu and sigma elsewhere. Weights come back bit for bit
+ * (a categorical without them has none). A boolean choice comes back as 0 or 1.
+ *
+ * Older texts stay readable: the normal scales and the weights were added without changing how
+ * anything else is written.
  *
  * Decoding trusts nothing: every field is checked where it stands and a failure names it with
  * its byte offset ("bad high bound at byte 12"); a choice count is compared with the length of
@@ -99,14 +108,20 @@ static void encode_into(writer *w, const caviar_dist *d)
             default: put(w, " ?", 2); break;
             }
         }
+        if (d->weights && d->choices) {
+            put(w, " w", 2);
+            for (size_t i = 0; i < d->n_choices; i++)
+                putf(w, " %.17g", d->weights[i]);
+        }
         putf(w, " %zu", d->grid_points);
         return;
     }
     /* An unknown kind or scale is written as "?", which decode refuses. */
     const char *kind = d->kind == CAVIAR_DIST_FLOAT ? "float"
                        : d->kind == CAVIAR_DIST_INT ? "int" : "?";
-    putf(w, "%s %s %.17g %.17g %.17g %zu", kind, caviar_scale_name(d->scale), d->low, d->high,
-         d->step, d->grid_points);
+    int normal = d->scale == CAVIAR_SCALE_NORMAL || d->scale == CAVIAR_SCALE_LOG_NORMAL;
+    putf(w, "%s %s %.17g %.17g %.17g %zu", kind, caviar_scale_name(d->scale),
+         normal ? d->mu : d->low, normal ? d->sigma : d->high, d->step, d->grid_points);
 }
 
 char *space_dist_encode(const caviar_dist *d)
@@ -311,14 +326,50 @@ static caviar_status decode_numeric(reader *r, caviar_dist *out)
         out->scale = CAVIAR_SCALE_LOG;
     else if (field_is(r, r->pos, end, "one-minus-log"))
         out->scale = CAVIAR_SCALE_ONE_MINUS_LOG;
+    else if (field_is(r, r->pos, end, "normal"))
+        out->scale = CAVIAR_SCALE_NORMAL;
+    else if (field_is(r, r->pos, end, "log-normal"))
+        out->scale = CAVIAR_SCALE_LOG_NORMAL;
     else
         return fail(r, r->pos, "bad scale");
     r->pos = end;
-    if ((st = next_num(r, "low bound", &out->low)) != CAVIAR_OK ||
-        (st = next_num(r, "high bound", &out->high)) != CAVIAR_OK ||
-        (st = next_num(r, "step", &out->step)) != CAVIAR_OK)
+    if (out->scale == CAVIAR_SCALE_NORMAL || out->scale == CAVIAR_SCALE_LOG_NORMAL) {
+        if ((st = next_num(r, "mu", &out->mu)) != CAVIAR_OK ||
+            (st = next_num(r, "sigma", &out->sigma)) != CAVIAR_OK)
+            return st;
+    } else if ((st = next_num(r, "low bound", &out->low)) != CAVIAR_OK ||
+               (st = next_num(r, "high bound", &out->high)) != CAVIAR_OK) {
+        return st;
+    }
+    if ((st = next_num(r, "step", &out->step)) != CAVIAR_OK)
         return st;
     return next_count(r, "grid points", &out->grid_points);
+}
+
+/* The weights after the choices, when the next field is "w": exactly n numbers. On failure
+ * out->weights holds what was allocated, for the caller to release. */
+static caviar_status decode_weights(reader *r, caviar_dist *out)
+{
+    size_t at = r->pos + (r->text[r->pos] == ' ');
+    if (!field_is(r, at, field_end(r, at), "w"))
+        return CAVIAR_OK;
+    r->pos = at + 1;
+    size_t n = out->n_choices;
+    /* Each weight takes at least 2 bytes (" 1"). */
+    if (n > (r->len - r->pos) / 2)
+        return fail(r, at, "%zu weights cannot fit in the rest of the text", n);
+    double *w = calloc(n, sizeof *w);
+    if (!w)
+        return util_err(r->err, CAVIAR_ENOMEM, "cannot decode a distribution: out of memory");
+    out->weights = w;
+    char what[48];
+    for (size_t i = 0; i < n; i++) {
+        snprintf(what, sizeof what, "weight %zu", i + 1);
+        caviar_status st = next_num(r, what, &w[i]);
+        if (st != CAVIAR_OK)
+            return st;
+    }
+    return CAVIAR_OK;
 }
 
 /* On failure out->choices holds what was read so far, for the caller to release. */
@@ -344,6 +395,8 @@ static caviar_status decode_categorical(reader *r, caviar_dist *out)
         for (size_t i = 0; i < n; i++)
             if ((st = next_choice(r, i, &choices[i])) != CAVIAR_OK)
                 return st;
+        if ((st = decode_weights(r, out)) != CAVIAR_OK)
+            return st;
     }
     return next_count(r, "grid points", &out->grid_points);
 }

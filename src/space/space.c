@@ -10,9 +10,19 @@
  * give each admissible value v the share of u that its cell [v - step/2, v + step/2] has on the
  * scale: equal shares on a linear scale, shrinking shares on a log scale (a cell that would
  * reach 0, or 1 for one-minus-log, is cut at half way), so that the ends are not drawn half as
- * often as the rest. Categorical choices own 1/n each. Invariant: for an admissible internal
- * value x, from_unit(to_unit(x)) == x for every discrete distribution, and to within rounding
- * for continuous ones.
+ * often as the rest. Categorical choices own 1/n each, or their weight's share (choice i the
+ * cell [c_i, c_i + w_i) of u * W, c_i the sum of the weights before it, W of all of them).
+ *
+ * The normal scales are not a change of variable between bounds but the normal distribution
+ * itself: u = Phi((v - mu) / sigma), v = mu + sigma Phi^-1(u) (ln v instead of v for
+ * log-normal), so that a uniform u gives a normal v. Phi comes from erfc; Phi^-1 is Wichura's
+ * algorithm AS241 (PPND16, Applied Statistics 37(3), 1988), whose rational approximations are
+ * good to about 1e-16 relative. from_unit clamps u to [1e-12, 1 - 1e-12] first (|z| <= 7.03):
+ * v stays finite, and what is lost is 2e-12 of probability in the far tails.
+ *
+ * Invariant: for an admissible internal value x, from_unit(to_unit(x)) == x for every discrete
+ * distribution (a weighted choice of weight 0 excepted: it owns no u, so no u gives it), and to
+ * within rounding for continuous ones.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "space.h"
@@ -24,6 +34,13 @@
 
 /* Integers must be exact in a double. */
 #define SPACE_MAX_INT 9007199254740992.0 /* 2^53 */
+/* from_unit on the normal scales keeps u within [NORMAL_U_MIN, 1 - NORMAL_U_MIN]. */
+#define NORMAL_U_MIN 1e-12
+/* Phi^-1(1 - 1e-12), rounded up: the widest z from_unit gives on the normal scales. */
+#define NORMAL_Z_MAX 7.0344838
+/* ln of a double: exp() of more overflows, exp() of less than -LN_MIN is subnormal or 0. */
+#define LN_MAX 709.0
+#define LN_MIN 708.0
 
 const char *caviar_scale_name(caviar_scale s)
 {
@@ -31,8 +48,92 @@ const char *caviar_scale_name(caviar_scale s)
     case CAVIAR_SCALE_LINEAR: return "linear";
     case CAVIAR_SCALE_LOG: return "log";
     case CAVIAR_SCALE_ONE_MINUS_LOG: return "one-minus-log";
+    case CAVIAR_SCALE_NORMAL: return "normal";
+    case CAVIAR_SCALE_LOG_NORMAL: return "log-normal";
     }
     return "?";
+}
+
+/* ---- the standard normal distribution ---- */
+
+double space_normal_cdf(double z)
+{
+    /* erfc keeps its relative accuracy in the lower tail, where 1 + erf would cancel. */
+    return 0.5 * erfc(-z * 0.70710678118654752440);
+}
+
+/* Evaluates the polynomial c[0] + c[1] x + ... + c[7] x^7 (Horner). */
+static double poly7(const double c[8], double x)
+{
+    double v = c[7];
+    for (int i = 6; i >= 0; i--)
+        v = v * x + c[i];
+    return v;
+}
+
+double space_normal_quantile(double p)
+{
+    /* AS241 (PPND16): three rational approximations of degree 7/7, for the centre
+     * |p - 1/2| <= 0.425 in r = 0.180625 - q^2, and for the tails in r = sqrt(-ln min(p, 1-p)),
+     * split at r = 5. The coefficients are those published with the algorithm. */
+    static const double a[8] = {3.3871328727963666080e0,  1.3314166789178437745e+2,
+                                1.9715909503065514427e+3, 1.3731693765509461125e+4,
+                                4.5921953931549871457e+4, 6.7265770927008700853e+4,
+                                3.3430575583588128105e+4, 2.5090809287301226727e+3};
+    static const double b[8] = {1.0,                      4.2313330701600911252e+1,
+                                6.8718700749205790830e+2, 5.3941960214247511077e+3,
+                                2.1213794301586595867e+4, 3.9307895800092710610e+4,
+                                2.8729085735721942674e+4, 5.2264952788528545610e+3};
+    static const double c[8] = {1.42343711074968357734e0,  4.63033784615654529590e0,
+                                5.76949722146069140550e0,  3.64784832476320460504e0,
+                                1.27045825245236838258e0,  2.41780725177450611770e-1,
+                                2.27238449892691845833e-2, 7.74545014278341407640e-4};
+    static const double d[8] = {1.0,                       2.05319162663775882187e0,
+                                1.67638483018380384940e0,  6.89767334985100004550e-1,
+                                1.48103976427480074590e-1, 1.51986665636164571966e-2,
+                                5.47593808499534494600e-4, 1.05075007164441684324e-9};
+    static const double e[8] = {6.65790464350110377720e0,  5.46378491116411436990e0,
+                                1.78482653991729133580e0,  2.96560571828504891230e-1,
+                                2.65321895265761230930e-2, 1.24266094738807843860e-3,
+                                2.71155556874348757815e-5, 2.01033439929228813265e-7};
+    static const double f[8] = {1.0,                       5.99832206555887937690e-1,
+                                1.36929880922735805310e-1, 1.48753612908506148525e-2,
+                                7.86869131145613259100e-4, 1.84631831751005468180e-5,
+                                1.42151175831644588870e-7, 2.04426310338993978564e-15};
+    if (!(p > 0.0))
+        return p == 0.0 ? -HUGE_VAL : NAN;
+    if (!(p < 1.0))
+        return p == 1.0 ? HUGE_VAL : NAN;
+    double q = p - 0.5;
+    if (fabs(q) <= 0.425) {
+        double r = 0.180625 - q * q;
+        return q * poly7(a, r) / poly7(b, r);
+    }
+    double r = sqrt(-log(q < 0 ? p : 1.0 - p)), z;
+    if (r <= 5.0) {
+        r -= 1.6;
+        z = poly7(c, r) / poly7(d, r);
+    } else {
+        r -= 5.0;
+        z = poly7(e, r) / poly7(f, r);
+    }
+    return q < 0 ? -z : z;
+}
+
+static int normal_scale(caviar_scale s)
+{
+    return s == CAVIAR_SCALE_NORMAL || s == CAVIAR_SCALE_LOG_NORMAL;
+}
+
+/* The sum of a categorical's weights (n_choices when it has none). */
+static double weight_sum(const caviar_dist *d)
+{
+    if (!d->weights)
+        return (double)d->n_choices;
+    double w = 0;
+    for (size_t i = 0; i < d->n_choices; i++)
+        w += d->weights[i];
+    return w;
 }
 
 /* Whether d has finitely many admissible values on a step (ints, quantised floats). */
@@ -74,6 +175,20 @@ caviar_status caviar_dist_check(const caviar_dist *d, const char *name, caviar_e
         if (d->scale != CAVIAR_SCALE_LINEAR)
             return util_err(err, CAVIAR_EINVAL, "parameter '%s': a categorical has no scale",
                             name);
+        if (d->weights) {
+            double sum = 0;
+            for (size_t i = 0; i < d->n_choices; i++) {
+                if (!isfinite(d->weights[i]) || d->weights[i] < 0)
+                    return util_err(err, CAVIAR_EINVAL, "parameter '%s': the weight of choice "
+                                                        "%zu must be a finite number >= 0, got "
+                                                        "%g", name, i + 1, d->weights[i]);
+                sum += d->weights[i];
+            }
+            if (!(sum > 0) || !isfinite(sum))
+                return util_err(err, CAVIAR_EINVAL, "parameter '%s': the weights of the choices "
+                                                    "must have a positive finite sum, got %g",
+                                name, sum);
+        }
         for (size_t i = 0; i < d->n_choices; i++) {
             const caviar_value *c = &d->choices[i];
             if (c->type == CAVIAR_VALUE_STRING && !c->string)
@@ -107,6 +222,33 @@ caviar_status caviar_dist_check(const caviar_dist *d, const char *name, caviar_e
         return util_err(err, CAVIAR_EINVAL, "parameter '%s': unknown distribution kind %d", name,
                         (int)d->kind);
     const char *kind = kind_name(d->kind);
+    if (normal_scale(d->scale)) {
+        const char *scale = caviar_scale_name(d->scale);
+        if (d->kind != CAVIAR_DIST_FLOAT)
+            return util_err(err, CAVIAR_EINVAL, "parameter '%s': the %s scale is for floats, "
+                                                "not ints", name, scale);
+        if (d->step != 0)
+            return util_err(err, CAVIAR_EINVAL, "parameter '%s': a float on the %s scale takes "
+                                                "no step, got %g", name, scale, d->step);
+        if (!isfinite(d->mu))
+            return util_err(err, CAVIAR_EINVAL, "parameter '%s': mu must be a finite number",
+                            name);
+        if (!isfinite(d->sigma) || !(d->sigma > 0))
+            return util_err(err, CAVIAR_EINVAL, "parameter '%s': sigma must be a finite number "
+                                                "> 0, got %g", name, d->sigma);
+        /* The values from_unit can give, mu -+ NORMAL_Z_MAX sigma (of ln v for log-normal),
+         * must be finite, and positive for log-normal. */
+        double lo = d->mu - NORMAL_Z_MAX * d->sigma, hi = d->mu + NORMAL_Z_MAX * d->sigma;
+        if (!isfinite(lo) || !isfinite(hi))
+            return util_err(err, CAVIAR_EINVAL, "parameter '%s': mu %g and sigma %g are too large "
+                                                "for a double", name, d->mu, d->sigma);
+        if (d->scale == CAVIAR_SCALE_LOG_NORMAL && (hi > LN_MAX || lo < -LN_MIN))
+            return util_err(err, CAVIAR_EINVAL,
+                            "parameter '%s': log-normal mu %g and sigma %g give values beyond the "
+                            "range of a double (mu -+ 7 sigma must lie within [-708, 709])", name,
+                            d->mu, d->sigma);
+        return CAVIAR_OK;
+    }
     if (!isfinite(d->low) || !isfinite(d->high))
         return util_err(err, CAVIAR_EINVAL, "parameter '%s': bounds must be finite numbers",
                         name);
@@ -186,10 +328,52 @@ static void int_span(const caviar_dist *d, double *lo, double *hi)
     *hi = fwd(d->scale, b);
 }
 
+/* A weighted choice's position: the middle of its cell. */
+static double weighted_to_unit(const caviar_dist *d, double x)
+{
+    double k = floor(x);
+    if (!(k >= 0))
+        return 0.0;
+    if (k >= (double)d->n_choices)
+        return 1.0;
+    double before = 0;
+    for (size_t i = 0; i < (size_t)k; i++)
+        before += d->weights[i];
+    return clamp01((before + 0.5 * d->weights[(size_t)k]) / weight_sum(d));
+}
+
+/* The choice whose cell holds u: the first i with u W < c_i + w_i, or the last choice of
+ * positive weight when rounding leaves u W at or past the end. */
+static double weighted_from_unit(const caviar_dist *d, double u)
+{
+    double t = u * weight_sum(d), acc = 0;
+    size_t last = 0;
+    for (size_t i = 0; i < d->n_choices; i++) {
+        if (d->weights[i] > 0)
+            last = i;
+        acc += d->weights[i];
+        if (t < acc && d->weights[i] > 0)
+            return (double)i;
+    }
+    return (double)last;
+}
+
+/* The standard normal deviate of a value on a normal scale. */
+static double normal_z(const caviar_dist *d, double x)
+{
+    double t = d->scale == CAVIAR_SCALE_LOG_NORMAL ? (x > 0 ? log(x) : -HUGE_VAL) : x;
+    return (t - d->mu) / d->sigma;
+}
+
 double caviar_dist_to_unit(const caviar_dist *d, double x)
 {
-    if (d->kind == CAVIAR_DIST_CATEGORICAL)
+    if (d->kind == CAVIAR_DIST_CATEGORICAL) {
+        if (d->weights)
+            return weighted_to_unit(d, x);
         return (floor(x) + 0.5) / (double)d->n_choices;
+    }
+    if (normal_scale(d->scale))
+        return clamp01(space_normal_cdf(normal_z(d, x)));
     if (stepped(d)) {
         if (d->scale == CAVIAR_SCALE_LINEAR) {
             double k = floor((x - d->low) / int_step(d) + 0.5);
@@ -207,8 +391,18 @@ double caviar_dist_from_unit(const caviar_dist *d, double u)
 {
     u = clamp01(u);
     if (d->kind == CAVIAR_DIST_CATEGORICAL) {
+        if (d->weights)
+            return weighted_from_unit(d, u);
         double k = floor(u * (double)d->n_choices);
         return k >= (double)d->n_choices ? (double)d->n_choices - 1 : k;
+    }
+    if (normal_scale(d->scale)) {
+        /* The upper half through its tail 1 - u (exact for u >= 1/2), so that the clamp is
+         * symmetric: the double nearest 1 - 1e-12 is 1 - 1.00009e-12. */
+        double tail = u <= 0.5 ? u : 1.0 - u;
+        double z = space_normal_quantile(tail < NORMAL_U_MIN ? NORMAL_U_MIN : tail);
+        double t = d->mu + d->sigma * (u <= 0.5 ? z : -z);
+        return d->scale == CAVIAR_SCALE_LOG_NORMAL ? exp(t) : t;
     }
     if (stepped(d)) {
         double n = int_count(d), step = int_step(d), k;
@@ -239,6 +433,8 @@ int caviar_dist_contains(const caviar_dist *d, double x)
             return 0;
         return fmod(x - d->low, int_step(d)) == 0.0;
     case CAVIAR_DIST_FLOAT:
+        if (normal_scale(d->scale)) /* unbounded: any finite value (positive for log-normal) */
+            return d->scale == CAVIAR_SCALE_NORMAL || x > 0;
         if (x < d->low || x > d->high)
             return 0;
         if (d->step > 0) {
@@ -257,6 +453,8 @@ int caviar_dist_equal(const caviar_dist *a, const caviar_dist *b)
     if (a->kind == CAVIAR_DIST_CATEGORICAL) {
         if (a->n_choices != b->n_choices)
             return 0;
+        if (!a->weights != !b->weights)
+            return 0;
         for (size_t i = 0; i < a->n_choices; i++) {
             const caviar_value *x = &a->choices[i], *y = &b->choices[i];
             if (x->type != y->type)
@@ -264,9 +462,14 @@ int caviar_dist_equal(const caviar_dist *a, const caviar_dist *b)
             if (x->type == CAVIAR_VALUE_STRING ? strcmp(x->string, y->string) != 0
                                                : x->number != y->number)
                 return 0;
+            if (a->weights && a->weights[i] != b->weights[i])
+                return 0;
         }
         return 1;
     }
+    if (normal_scale(a->scale) || normal_scale(b->scale))
+        return a->scale == b->scale && a->mu == b->mu && a->sigma == b->sigma &&
+               a->step == b->step;
     double sa = a->kind == CAVIAR_DIST_INT ? int_step(a) : a->step;
     double sb = b->kind == CAVIAR_DIST_INT ? int_step(b) : b->step;
     return a->scale == b->scale && a->low == b->low && a->high == b->high && sa == sb;
@@ -276,11 +479,22 @@ caviar_status space_dist_copy(caviar_dist *dst, const caviar_dist *src, caviar_e
 {
     *dst = *src;
     dst->choices = NULL;
+    dst->weights = NULL;
     if (src->kind != CAVIAR_DIST_CATEGORICAL || src->n_choices == 0)
         return CAVIAR_OK;
+    if (src->weights) {
+        double *w = malloc(src->n_choices * sizeof *w);
+        if (!w)
+            return util_err(err, CAVIAR_ENOMEM, "cannot copy a distribution: out of memory");
+        memcpy(w, src->weights, src->n_choices * sizeof *w);
+        dst->weights = w;
+    }
     caviar_value *c = calloc(src->n_choices, sizeof *c);
-    if (!c)
+    if (!c) {
+        free((double *)dst->weights);
+        dst->weights = NULL;
         return util_err(err, CAVIAR_ENOMEM, "cannot copy a distribution: out of memory");
+    }
     for (size_t i = 0; i < src->n_choices; i++) {
         c[i] = src->choices[i];
         if (c[i].type == CAVIAR_VALUE_STRING) {
@@ -301,12 +515,16 @@ caviar_status space_dist_copy(caviar_dist *dst, const caviar_dist *src, caviar_e
 
 void space_dist_release(caviar_dist *d)
 {
-    if (d->kind == CAVIAR_DIST_CATEGORICAL && d->choices) {
-        for (size_t i = 0; i < d->n_choices; i++)
-            free((char *)d->choices[i].string);
-        free((caviar_value *)d->choices);
+    if (d->kind == CAVIAR_DIST_CATEGORICAL) {
+        if (d->choices) {
+            for (size_t i = 0; i < d->n_choices; i++)
+                free((char *)d->choices[i].string);
+            free((caviar_value *)d->choices);
+        }
+        free((double *)d->weights);
     }
     d->choices = NULL;
+    d->weights = NULL;
 }
 
 const char *space_format(const caviar_dist *d, double x, char *buf, size_t len)
@@ -340,9 +558,16 @@ const char *space_describe(const caviar_dist *d, char *buf, size_t len)
             char v[64];
             at += (size_t)snprintf(buf + at, len - at, "%s%s", i ? ", " : "",
                                    space_format(d, (double)i, v, sizeof v));
+            if (d->weights && at < len)
+                at += (size_t)snprintf(buf + at, len - at, " (weight %g)", d->weights[i]);
         }
         if (at < len)
             snprintf(buf + at, len - at, "}");
+        return buf;
+    }
+    if (normal_scale(d->scale)) {
+        snprintf(buf, len, "%s %s(mu %g, sigma %g)", kind_name(d->kind),
+                 caviar_scale_name(d->scale), d->mu, d->sigma);
         return buf;
     }
     int n = snprintf(buf, len, "%s in [%g, %g]", kind_name(d->kind), d->low, d->high);

@@ -13,13 +13,20 @@
 #include "caviar.h"
 #include "util/util.h"
 
-/* A parameter with an owned copy of its distribution (choices and their strings). */
+/* The standard normal distribution: Phi(z), and its inverse Phi^-1(p) for 0 < p < 1 (-inf at
+ * 0, +inf at 1, NaN outside), Wichura's AS241, about 1e-16 relative; the normal scales use
+ * them. */
+double space_normal_cdf(double z);
+double space_normal_quantile(double p);
+
+/* A parameter with an owned copy of its distribution (choices and their strings, weights). */
 typedef struct space_param {
     char *name;
     caviar_dist dist;
 } space_param;
 
-/* Deep copy: dst->choices and their strings are new allocations, freed by space_dist_release. */
+/* Deep copy: dst->choices, their strings and dst->weights are new allocations, freed by
+ * space_dist_release. */
 caviar_status space_dist_copy(caviar_dist *dst, const caviar_dist *src, caviar_error *err);
 void space_dist_release(caviar_dist *d);
 
@@ -58,7 +65,8 @@ long space_table_find(const space_table *t, const char *name);
  * *id receives the parameter's id. */
 caviar_status space_table_add(space_table *t, const char *name, const caviar_dist *d, size_t *id,
                               caviar_error *err);
-/* "float in [1e-05, 1] (log)", "int in [1, 8] step 2", "categorical {relu, tanh}". */
+/* "float in [1e-05, 1] (log)", "int in [1, 8] step 2", "categorical {relu, tanh}",
+ * "categorical {relu (weight 0.7), tanh (weight 0.3)}", "float normal(mu 0, sigma 1)". */
 const char *space_describe(const caviar_dist *d, char *buf, size_t len);
 
 #endif

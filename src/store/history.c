@@ -40,6 +40,15 @@ void store_study_release(store_study *s)
     memset(s, 0, sizeof *s);
 }
 
+void store_study_list_release(store_study_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        store_study_release(&l->studies[i]);
+    free(l->studies);
+    l->studies = NULL;
+    l->n = 0;
+}
+
 void store_history_release(store_history *h)
 {
     for (size_t i = 0; i < h->n_trials; i++)

@@ -6,6 +6,10 @@
  * trial changed by version v. sync() replays the log from the mirror's version, copying each
  * changed trial once (at its latest change), so its cost is the number of changes, not the
  * number of trials.
+ *
+ * Study ids are indices into the store's array. A deleted study keeps its slot, emptied and
+ * marked deleted, so that no id ever names another study: every call on a deleted id fails
+ * ("study N does not exist"), and opening the name again appends a new study.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
@@ -30,6 +34,7 @@ typedef struct mem_study {
     size_t first_waiting; /* no WAITING trial below this number */
     mem_counter *counters;
     size_t n_counters;
+    int deleted;          /* everything above released; the slot is never reused */
 } mem_study;
 
 typedef struct mem_store {
@@ -61,32 +66,58 @@ static caviar_status mem_open(const char *url, store **out, caviar_error *err)
     return CAVIAR_OK;
 }
 
+/* Frees everything a study holds; the slot is left zeroed (and so safe to release again). */
+static void study_release(mem_study *st)
+{
+    store_study_release(&st->info);
+    for (size_t t = 0; t < st->h.n_trials; t++)
+        free(st->worker[t]);
+    free(st->worker);
+    free(st->beat);
+    store_history_release(&st->h);
+    free(st->log);
+    for (size_t c = 0; c < st->n_counters; c++)
+        free(st->counters[c].name);
+    free(st->counters);
+    memset(st, 0, sizeof *st);
+}
+
 static void mem_close(store *s)
 {
     mem_store *m = (mem_store *)s;
     if (!m)
         return;
-    for (size_t i = 0; i < m->n_studies; i++) {
-        mem_study *st = &m->studies[i];
-        store_study_release(&st->info);
-        for (size_t t = 0; t < st->h.n_trials; t++)
-            free(st->worker[t]);
-        free(st->worker);
-        free(st->beat);
-        store_history_release(&st->h);
-        free(st->log);
-        for (size_t c = 0; c < st->n_counters; c++)
-            free(st->counters[c].name);
-        free(st->counters);
-    }
+    for (size_t i = 0; i < m->n_studies; i++)
+        study_release(&m->studies[i]);
     free(m->studies);
     free(m);
 }
 
+/* The study of that id, or NULL when there is none (never was, or deleted). */
 static mem_study *study_at(store *s, int64_t id)
 {
     mem_store *m = (mem_store *)s;
-    return id >= 0 && (size_t)id < m->n_studies ? &m->studies[id] : NULL;
+    if (id < 0 || (size_t)id >= m->n_studies || m->studies[id].deleted)
+        return NULL;
+    return &m->studies[id];
+}
+
+/* The error of a call on a study that does not exist (the SQL back-ends' words). */
+static caviar_status gone(int64_t id, caviar_error *err)
+{
+    return util_err(err, CAVIAR_EINVAL, "study %lld does not exist", (long long)id);
+}
+
+/* The live study of that name, or NULL. */
+static mem_study *study_named(mem_store *m, const char *name, size_t *index)
+{
+    for (size_t i = 0; i < m->n_studies; i++)
+        if (!m->studies[i].deleted && strcmp(m->studies[i].info.name, name) == 0) {
+            if (index)
+                *index = i;
+            return &m->studies[i];
+        }
+    return NULL;
 }
 
 static char *dup_or_null(const char *s, int *oom)
@@ -103,18 +134,18 @@ static caviar_status mem_open_study(store *s, const store_study_info *info, int6
                                     caviar_error *err)
 {
     mem_store *m = (mem_store *)s;
-    for (size_t i = 0; i < m->n_studies; i++)
-        if (strcmp(m->studies[i].info.name, info->name) == 0) {
-            if (m->studies[i].info.direction != info->direction)
-                return util_err(err, CAVIAR_EINVAL,
-                                "study '%s' exists and is to be %s; it cannot be reopened to be "
-                                "%s", info->name,
-                                m->studies[i].info.direction == CAVIAR_MAXIMIZE ? "maximized"
-                                                                                : "minimized",
-                                info->direction == CAVIAR_MAXIMIZE ? "maximized" : "minimized");
-            *id = (int64_t)i;
-            return CAVIAR_OK;
-        }
+    size_t i;
+    const mem_study *known = study_named(m, info->name, &i);
+    if (known) {
+        if (known->info.direction != info->direction)
+            return util_err(err, CAVIAR_EINVAL,
+                            "study '%s' exists and is to be %s; it cannot be reopened to be %s",
+                            info->name,
+                            known->info.direction == CAVIAR_MAXIMIZE ? "maximized" : "minimized",
+                            info->direction == CAVIAR_MAXIMIZE ? "maximized" : "minimized");
+        *id = (int64_t)i;
+        return CAVIAR_OK;
+    }
     mem_study *ns = realloc(m->studies, (m->n_studies + 1) * sizeof *ns);
     if (!ns)
         return util_err(err, CAVIAR_ENOMEM, "cannot create study '%s': out of memory",
@@ -145,6 +176,8 @@ static caviar_status mem_define_study(store *s, int64_t id, const store_study_in
                                       caviar_error *err)
 {
     mem_study *st = study_at(s, id);
+    if (!st)
+        return gone(id, err);
     int oom = 0;
     char *sampler = dup_or_null(info->sampler, &oom);
     char *sampler_settings = dup_or_null(info->sampler_settings, &oom);
@@ -166,31 +199,71 @@ static caviar_status mem_define_study(store *s, int64_t id, const store_study_in
     return CAVIAR_OK;
 }
 
+/* A deep copy of study i's definition into out. */
+static caviar_status copy_info(const mem_store *m, size_t i, store_study *out, caviar_error *err)
+{
+    const store_study *in = &m->studies[i].info;
+    int oom = 0;
+    memset(out, 0, sizeof *out);
+    out->name = dup_or_null(in->name, &oom);
+    out->direction = in->direction;
+    out->seed = in->seed;
+    out->sampler = dup_or_null(in->sampler, &oom);
+    out->sampler_settings = dup_or_null(in->sampler_settings, &oom);
+    out->pruner = dup_or_null(in->pruner, &oom);
+    out->pruner_settings = dup_or_null(in->pruner_settings, &oom);
+    out->spec = dup_or_null(in->spec, &oom);
+    out->id = (int64_t)i;
+    if (oom) {
+        store_study_release(out);
+        return util_err(err, CAVIAR_ENOMEM, "cannot read study '%s': out of memory", in->name);
+    }
+    return CAVIAR_OK;
+}
+
 static caviar_status mem_load_study(store *s, const char *name, store_study *out,
                                     caviar_error *err)
 {
     mem_store *m = (mem_store *)s;
-    for (size_t i = 0; i < m->n_studies; i++) {
-        const store_study *in = &m->studies[i].info;
-        if (strcmp(in->name, name) != 0)
-            continue;
-        int oom = 0;
-        memset(out, 0, sizeof *out);
-        out->name = dup_or_null(in->name, &oom);
-        out->direction = in->direction;
-        out->seed = in->seed;
-        out->sampler = dup_or_null(in->sampler, &oom);
-        out->sampler_settings = dup_or_null(in->sampler_settings, &oom);
-        out->pruner = dup_or_null(in->pruner, &oom);
-        out->pruner_settings = dup_or_null(in->pruner_settings, &oom);
-        out->spec = dup_or_null(in->spec, &oom);
-        if (oom) {
-            store_study_release(out);
-            return util_err(err, CAVIAR_ENOMEM, "cannot read study '%s': out of memory", name);
-        }
+    size_t i;
+    memset(out, 0, sizeof *out);
+    if (!study_named(m, name, &i))
+        return util_err(err, CAVIAR_EMISSING, "there is no study '%s' in memory", name);
+    return copy_info(m, i, out, err);
+}
+
+static caviar_status mem_list_studies(store *s, store_study_list *out, caviar_error *err)
+{
+    mem_store *m = (mem_store *)s;
+    out->studies = NULL;
+    out->n = 0;
+    size_t n_live = 0;
+    for (size_t i = 0; i < m->n_studies; i++)
+        n_live += !m->studies[i].deleted;
+    if (!n_live)
         return CAVIAR_OK;
+    if (!(out->studies = calloc(n_live, sizeof *out->studies)))
+        return util_err(err, CAVIAR_ENOMEM, "cannot list the studies: out of memory");
+    for (size_t i = 0; i < m->n_studies; i++) {
+        if (m->studies[i].deleted)
+            continue;
+        caviar_status rc = copy_info(m, i, &out->studies[out->n], err);
+        if (rc != CAVIAR_OK)
+            return rc; /* the caller releases what was copied */
+        out->n++;
     }
-    return util_err(err, CAVIAR_EMISSING, "there is no study '%s' in memory", name);
+    return CAVIAR_OK;
+}
+
+static caviar_status mem_delete_study(store *s, const char *name, caviar_error *err)
+{
+    mem_store *m = (mem_store *)s;
+    size_t i;
+    if (!study_named(m, name, &i))
+        return util_err(err, CAVIAR_EMISSING, "there is no study '%s' in memory", name);
+    study_release(&m->studies[i]);
+    m->studies[i].deleted = 1;
+    return CAVIAR_OK;
 }
 
 /* Records that trial number changed: a new version, logged. */
@@ -212,8 +285,11 @@ static caviar_status changed(mem_study *st, uint64_t number, caviar_error *err)
 static caviar_status mem_add_param(store *s, int64_t study, const char *name, const caviar_dist *d,
                                    caviar_error *err)
 {
+    mem_study *st = study_at(s, study);
+    if (!st)
+        return gone(study, err);
     size_t id;
-    return space_table_add(&study_at(s, study)->h.params, name, d, &id, err);
+    return space_table_add(&st->h.params, name, d, &id, err);
 }
 
 static caviar_status new_trial(mem_study *st, caviar_trial_state state, uint64_t *number,
@@ -248,6 +324,8 @@ static caviar_status mem_enqueue(store *s, int64_t study, const double *values, 
                                  uint64_t *number, caviar_error *err)
 {
     mem_study *st = study_at(s, study);
+    if (!st)
+        return gone(study, err);
     caviar_status rc = new_trial(st, CAVIAR_TRIAL_WAITING, number, err);
     for (size_t i = 0; rc == CAVIAR_OK && i < n; i++)
         if (!isnan(values[i]))
@@ -272,6 +350,9 @@ static caviar_status mem_claim_waiting(store *s, int64_t study, const store_star
                                        uint64_t *number, int *found, caviar_error *err)
 {
     mem_study *st = study_at(s, study);
+    *found = 0;
+    if (!st)
+        return gone(study, err);
     while (st->first_waiting < st->h.n_trials &&
            st->h.trials[st->first_waiting].state != CAVIAR_TRIAL_WAITING)
         st->first_waiting++;
@@ -315,6 +396,8 @@ static caviar_status mem_create_running(store *s, int64_t study, const store_sta
                                         uint64_t *number, uint64_t *claim, caviar_error *err)
 {
     mem_study *st = study_at(s, study);
+    if (!st)
+        return gone(study, err);
     if (sp->max_trials && counted(st) >= sp->max_trials)
         return util_err(err, CAVIAR_STOPPED, "study '%s' has reached its budget of %llu trials",
                         st->info.name, (unsigned long long)sp->max_trials);
@@ -341,6 +424,10 @@ static caviar_status mem_create_running(store *s, int64_t study, const store_sta
 static store_trial *running(store *s, int64_t study, uint64_t number, caviar_error *err)
 {
     mem_study *st = study_at(s, study);
+    if (!st) {
+        gone(study, err);
+        return NULL;
+    }
     if (number >= st->h.n_trials) {
         util_err(err, CAVIAR_EINVAL, "study '%s' has no trial %llu", st->info.name,
                  (unsigned long long)number);
@@ -379,6 +466,8 @@ static caviar_status mem_set_attr(store *s, int64_t study, uint64_t number, cons
                                   const char *value, caviar_error *err)
 {
     mem_study *st = study_at(s, study);
+    if (!st)
+        return gone(study, err);
     if (number >= st->h.n_trials)
         return util_err(err, CAVIAR_EINVAL, "study '%s' has no trial %llu", st->info.name,
                         (unsigned long long)number);
@@ -404,16 +493,19 @@ static caviar_status mem_finish(store *s, int64_t study, uint64_t number, caviar
 static caviar_status mem_get_count(store *s, int64_t study, const char *name, uint64_t *value,
                                    caviar_error *err)
 {
-    (void)err;
-    mem_counter *c = counter(study_at(s, study), name, 0, NULL);
+    mem_study *st = study_at(s, study);
+    if (!st)
+        return gone(study, err);
+    mem_counter *c = counter(st, name, 0, NULL);
     *value = c ? c->value : 0;
     return CAVIAR_OK;
 }
 
 static caviar_status mem_heartbeat(store *s, int64_t study, const char *worker, caviar_error *err)
 {
-    (void)err;
     mem_study *st = study_at(s, study);
+    if (!st)
+        return gone(study, err);
     double now = wall_now();
     for (size_t i = 0; i < st->h.n_trials; i++)
         if (st->worker[i] && strcmp(st->worker[i], worker) == 0)
@@ -476,6 +568,10 @@ static caviar_status mem_reap(store *s, int64_t study, double grace, unsigned ma
                               size_t *n_reaped, caviar_error *err)
 {
     mem_study *st = study_at(s, study);
+    if (n_reaped)
+        *n_reaped = 0;
+    if (!st)
+        return gone(study, err);
     double now = wall_now();
     size_t n = 0, n_trials = st->h.n_trials;
     caviar_status rc = CAVIAR_OK;
@@ -493,9 +589,10 @@ static caviar_status mem_reap(store *s, int64_t study, double grace, unsigned ma
 
 static caviar_status mem_count(store *s, int64_t study, store_counts *out, caviar_error *err)
 {
-    (void)err;
     mem_study *st = study_at(s, study);
     memset(out, 0, sizeof *out);
+    if (!st)
+        return gone(study, err);
     for (size_t i = 0; i < st->h.n_trials; i++) {
         out->n[st->h.trials[i].state]++;
         out->counted += !st->h.trials[i].requeued;
@@ -506,6 +603,8 @@ static caviar_status mem_count(store *s, int64_t study, store_counts *out, cavia
 static caviar_status mem_sync(store *s, int64_t study, store_history *h, caviar_error *err)
 {
     mem_study *st = study_at(s, study);
+    if (!st)
+        return gone(study, err);
     caviar_status rc;
     for (size_t i = h->params.n; i < st->h.params.n; i++) {
         size_t id;
@@ -532,6 +631,8 @@ const store_type store_memory = {
     .open_study = mem_open_study,
     .define_study = mem_define_study,
     .load_study = mem_load_study,
+    .list_studies = mem_list_studies,
+    .delete_study = mem_delete_study,
     .add_param = mem_add_param,
     .enqueue = mem_enqueue,
     .claim_waiting = mem_claim_waiting,

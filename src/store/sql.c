@@ -29,6 +29,17 @@
  * wait on each other (no deadlocks), and a trial is claimed, failed or re-queued by one worker
  * only. On SQLite the whole write transaction is exclusive anyway (BEGIN IMMEDIATE).
  *
+ * Deleting a study keeps that order too: it deletes the study's trial rows first (waiting for
+ * the transactions that hold one of them, which never wait for it), then the study row, but
+ * only if the study's trial counter has not moved since before the trials were deleted — a
+ * trial created in between (by a transaction that held the study row) would otherwise be
+ * left behind, and deleting it with the study row held could wait on a worker that waits for
+ * the study row. When the counter has moved it deletes the new trials and tries again. Every
+ * statement names the study (primary-key prefixes), so other studies' workers wait for
+ * nothing. Study ids are never reused: caviar_meta keeps the largest deleted one
+ * ("max_deleted_study"), and a new study's id is above both it and every existing id, so that
+ * a worker still running a deleted study can only get errors, never another study's trials.
+ *
  * Times are the client's wall clock (seconds since the epoch): machines that share a study must
  * agree on the time to well within the heartbeat grace period (NTP does).
  */
@@ -278,6 +289,30 @@ typedef struct open_arg {
     const char *shown; /* the redacted URL */
 } open_arg;
 
+typedef struct check_arg {
+    const char *shown;
+    int ready; /* the database holds caviar's schema of this version */
+} check_arg;
+
+/* The common case, read-only: the schema is there already. The tables are created in the
+ * transaction that writes schema_version (open_body), so the version row says they exist, and
+ * a worker joining a busy study takes no lock that would queue it behind the others' writes
+ * (CREATE ... IF NOT EXISTS does lock in PostgreSQL). Any failure (no caviar_meta yet) leaves
+ * the decision to open_body. */
+static caviar_status check_body(txn *t, void *arg)
+{
+    check_arg *a = arg;
+    caviar_status st = q(t, &t->s->res, "SELECT value FROM caviar_meta WHERE key ="
+                                        " 'schema_version'", NULL, 0);
+    if (st != CAVIAR_OK)
+        return st;
+    char version[16];
+    snprintf(version, sizeof version, "%d", SQL_SCHEMA_VERSION);
+    const char *found = t->s->res.rows ? sql_get_text(&t->s->res, 0, 0) : NULL;
+    a->ready = found && strcmp(found, version) == 0;
+    return CAVIAR_OK;
+}
+
 static caviar_status open_body(txn *t, void *arg)
 {
     const open_arg *a = arg;
@@ -334,8 +369,12 @@ static caviar_status sql_open_with(const sql_driver *drv, const store_type *type
     util_rng_seed(&s->jitter, (uint64_t)ts.tv_nsec ^ (uint64_t)(uintptr_t)s);
     caviar_status st = drv->connect(url, &s->conn, err);
     if (st == CAVIAR_OK) {
-        open_arg a = {shown};
-        st = transaction(s, SQL_WRITE, open_body, &a, err);
+        check_arg c = {shown, 0};
+        caviar_error ignored;
+        if (transaction(s, SQL_READ, check_body, &c, &ignored) != CAVIAR_OK || !c.ready) {
+            open_arg a = {shown};
+            st = transaction(s, SQL_WRITE, open_body, &a, err);
+        }
     }
     if (st != CAVIAR_OK) {
         sql_close(&s->base);
@@ -375,7 +414,11 @@ static caviar_status open_study_body(txn *t, void *arg)
         a->id = sql_get_int(r, 0, 0);
         return CAVIAR_OK;
     }
-    if ((st = q(t, r, "SELECT COALESCE(MAX(id), 0) + 1 FROM studies", NULL, 0)) != CAVIAR_OK)
+    if ((st = q(t, r,
+                "SELECT COALESCE(MAX(id), 0) + 1 FROM (SELECT id FROM studies UNION ALL"
+                " SELECT CAST(value AS BIGINT) FROM caviar_meta WHERE key = 'max_deleted_study')"
+                " AS ids",
+                NULL, 0)) != CAVIAR_OK)
         return st;
     a->id = sql_get_int(r, 0, 0);
     /* Two workers creating the study at once: the second one's insert is a unique violation,
@@ -438,36 +481,47 @@ static char *dup_cell(const sql_result *r, size_t row, size_t col, int *oom)
     return d;
 }
 
+/* The columns study_from_row reads, in its order. */
+#define STUDY_COLUMNS                                                                           \
+    "name, direction, seed, sampler, sampler_settings, pruner, pruner_settings, spec, id"
+
+/* Row row of r (STUDY_COLUMNS) into o, replacing what o held. */
+static caviar_status study_from_row(txn *t, const sql_result *r, size_t row, store_study *o)
+{
+    int oom = 0;
+    store_study_release(o);
+    o->name = dup_cell(r, row, 0, &oom);
+    o->direction =
+        sql_get_int(r, row, 1) == CAVIAR_MAXIMIZE ? CAVIAR_MAXIMIZE : CAVIAR_MINIMIZE;
+    o->seed = (uint64_t)sql_get_int(r, row, 2);
+    o->sampler = dup_cell(r, row, 3, &oom);
+    o->sampler_settings = dup_cell(r, row, 4, &oom);
+    o->pruner = dup_cell(r, row, 5, &oom);
+    o->pruner_settings = dup_cell(r, row, 6, &oom);
+    o->spec = dup_cell(r, row, 7, &oom);
+    o->id = sql_get_int(r, row, 8);
+    if (oom || !o->name) {
+        const char *name = sql_get_text(r, row, 0);
+        store_study_release(o);
+        return util_err(t->err, CAVIAR_ENOMEM, "cannot read study '%s': out of memory",
+                        name ? name : "?");
+    }
+    return CAVIAR_OK;
+}
+
 static caviar_status load_study_body(txn *t, void *arg)
 {
     load_arg *a = arg;
     sql_result *r = &t->s->res;
     caviar_status st = Q(t, r,
-                         "SELECT name, direction, seed, sampler, sampler_settings, pruner,"
-                         " pruner_settings, spec FROM studies WHERE name = $1",
+                         "SELECT " STUDY_COLUMNS " FROM studies WHERE name = $1",
                          sql_text(a->name));
     if (st != CAVIAR_OK)
         return st;
     if (!r->rows)
         return util_err(t->err, CAVIAR_EMISSING, "there is no study '%s' in %s", a->name,
                         t->s->shown);
-    store_study *o = a->out;
-    int oom = 0;
-    store_study_release(o);
-    o->name = dup_cell(r, 0, 0, &oom);
-    o->direction = sql_get_int(r, 0, 1) == CAVIAR_MAXIMIZE ? CAVIAR_MAXIMIZE : CAVIAR_MINIMIZE;
-    o->seed = (uint64_t)sql_get_int(r, 0, 2);
-    o->sampler = dup_cell(r, 0, 3, &oom);
-    o->sampler_settings = dup_cell(r, 0, 4, &oom);
-    o->pruner = dup_cell(r, 0, 5, &oom);
-    o->pruner_settings = dup_cell(r, 0, 6, &oom);
-    o->spec = dup_cell(r, 0, 7, &oom);
-    if (oom) {
-        store_study_release(o);
-        return util_err(t->err, CAVIAR_ENOMEM, "cannot read study '%s': out of memory",
-                        a->name);
-    }
-    return CAVIAR_OK;
+    return study_from_row(t, r, 0, a->out);
 }
 
 static caviar_status sql_load_study(store *base, const char *name, store_study *out,
@@ -476,6 +530,85 @@ static caviar_status sql_load_study(store *base, const char *name, store_study *
     memset(out, 0, sizeof *out);
     load_arg a = {name, out};
     return transaction((sql_store *)base, SQL_READ, load_study_body, &a, err);
+}
+
+static caviar_status list_studies_body(txn *t, void *arg)
+{
+    store_study_list *out = arg;
+    sql_result *r = &t->s->res;
+    store_study_list_release(out); /* a retried transaction starts again */
+    caviar_status st =
+        q(t, r, "SELECT " STUDY_COLUMNS " FROM studies ORDER BY id", NULL, 0);
+    if (st != CAVIAR_OK || !r->rows)
+        return st;
+    if (!(out->studies = calloc(r->rows, sizeof *out->studies)))
+        return util_err(t->err, CAVIAR_ENOMEM, "cannot list the studies of %s: out of memory",
+                        t->s->shown);
+    for (size_t i = 0; i < r->rows; i++) {
+        if ((st = study_from_row(t, r, i, &out->studies[i])) != CAVIAR_OK)
+            return st;
+        out->n++;
+    }
+    return CAVIAR_OK;
+}
+
+static caviar_status sql_list_studies(store *base, store_study_list *out, caviar_error *err)
+{
+    out->studies = NULL;
+    out->n = 0;
+    return transaction((sql_store *)base, SQL_READ, list_studies_body, out, err);
+}
+
+/* The tables that hold a study's rows besides trials and studies, each keyed by (study, ...). */
+static const char *const study_rows[] = {
+    "DELETE FROM trial_params WHERE study = $1", "DELETE FROM trial_values WHERE study = $1",
+    "DELETE FROM trial_attrs WHERE study = $1",  "DELETE FROM params WHERE study = $1",
+    "DELETE FROM counters WHERE study = $1",     NULL};
+
+#define DELETE_ROUNDS 1000
+
+/* See "Deleting a study" at the top of the file for the order of the locks. */
+static caviar_status delete_study_body(txn *t, void *arg)
+{
+    const char *name = arg;
+    sql_result *r = &t->s->res;
+    caviar_status st;
+    for (int round = 0;; round++) {
+        if ((st = Q(t, r, "SELECT id, n_trials FROM studies WHERE name = $1", sql_text(name))) !=
+            CAVIAR_OK)
+            return st;
+        if (!r->rows)
+            return util_err(t->err, CAVIAR_EMISSING, "there is no study '%s' in %s", name,
+                            t->s->shown);
+        int64_t id = sql_get_int(r, 0, 0), n_trials = sql_get_int(r, 0, 1);
+        if ((st = Q(t, NULL, "DELETE FROM trials WHERE study = $1", sql_int(id))) != CAVIAR_OK ||
+            (st = Q(t, r, "DELETE FROM studies WHERE id = $1 AND n_trials = $2 RETURNING id",
+                    sql_int(id), sql_int(n_trials))) != CAVIAR_OK)
+            return st;
+        if (r->rows) {
+            for (size_t i = 0; study_rows[i]; i++)
+                if ((st = Q(t, NULL, study_rows[i], sql_int(id))) != CAVIAR_OK)
+                    return st;
+            char text[32];
+            snprintf(text, sizeof text, "%lld", (long long)id);
+            return Q(t, NULL,
+                     "INSERT INTO caviar_meta (key, value) VALUES ('max_deleted_study', $1)"
+                     " ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+                     " WHERE CAST(caviar_meta.value AS BIGINT) < CAST(excluded.value AS BIGINT)",
+                     sql_text(text));
+        }
+        /* Trials were created since the counter was read (or the study went away): again. */
+        if (round == DELETE_ROUNDS) {
+            t->transient = 1;
+            return util_err(t->err, CAVIAR_EIO, "cannot delete study '%s' from %s: its trials "
+                            "keep changing", name, t->s->shown);
+        }
+    }
+}
+
+static caviar_status sql_delete_study(store *base, const char *name, caviar_error *err)
+{
+    return transaction((sql_store *)base, SQL_WRITE, delete_study_body, (void *)name, err);
 }
 
 /* The study's version bumped (the study row locked until commit), with the trial counter
@@ -543,7 +676,9 @@ static caviar_status add_param_body(txn *t, void *arg)
     if ((st = Q(t, r,
                 "UPDATE studies SET n_params = n_params + 1, version = version + 1"
                 " WHERE id = $1 RETURNING n_params",
-                sql_int(a->study))) == CAVIAR_OK)
+                sql_int(a->study))) == CAVIAR_OK && !r->rows)
+        st = util_err(t->err, CAVIAR_EINVAL, "study %lld does not exist", (long long)a->study);
+    else if (st == CAVIAR_OK)
         st = Q(t, NULL, "INSERT INTO params (study, id, name, dist) VALUES ($1, $2, $3, $4)",
                sql_int(a->study), sql_int(sql_get_int(r, 0, 0) - 1), sql_text(a->name),
                sql_text(text));
@@ -675,9 +810,11 @@ static caviar_status create_body(txn *t, void *arg)
         if ((st = Q(t, r, "SELECT name FROM studies WHERE id = $1", sql_int(a->study))) !=
             CAVIAR_OK)
             return st;
+        if (!r->rows)
+            return util_err(t->err, CAVIAR_EINVAL, "study %lld does not exist",
+                            (long long)a->study);
         return util_err(t->err, CAVIAR_STOPPED, "study '%s' has reached its budget of %llu "
-                        "trials", r->rows ? sql_get_text(r, 0, 0) : "?",
-                        (unsigned long long)sp->max_trials);
+                        "trials", sql_get_text(r, 0, 0), (unsigned long long)sp->max_trials);
     }
     int64_t v = sql_get_int(r, 0, 0);
     a->number = sql_get_int(r, 0, 1) - 1;
@@ -729,9 +866,10 @@ static caviar_status not_running(txn *t, int64_t study, int64_t number)
     caviar_status st = Q(t, r, "SELECT name FROM studies WHERE id = $1", sql_int(study));
     if (st != CAVIAR_OK)
         return st;
+    if (!r->rows)
+        return util_err(t->err, CAVIAR_EINVAL, "study %lld does not exist", (long long)study);
     char name[256];
-    snprintf(name, sizeof name, "%s", r->rows && sql_get_text(r, 0, 0) ? sql_get_text(r, 0, 0)
-                                                                     : "?");
+    snprintf(name, sizeof name, "%s", sql_get_text(r, 0, 0) ? sql_get_text(r, 0, 0) : "?");
     if ((st = Q(t, r, "SELECT state FROM trials WHERE study = $1 AND number = $2",
                 sql_int(study), sql_int(number))) != CAVIAR_OK)
         return st;
@@ -1184,7 +1322,8 @@ static caviar_status postgres_open(const char *url, store **out, caviar_error *e
 
 #define SQL_STORE_OPS                                                                           \
     .close = sql_close, .open_study = sql_open_study, .define_study = sql_define_study,         \
-    .load_study = sql_load_study,                                                               \
+    .load_study = sql_load_study, .list_studies = sql_list_studies,                             \
+    .delete_study = sql_delete_study,                                                           \
     .add_param = sql_add_param, .enqueue = sql_enqueue, .claim_waiting = sql_claim_waiting,     \
     .create_running = sql_create_running, .set_param = sql_set_param, .report = sql_report,     \
     .set_attr = sql_set_attr, .finish = sql_finish, .get_count = sql_get_count,                 \

@@ -92,15 +92,26 @@ typedef struct store_study_info {
     const char *spec;
 } store_study_info;
 
-/* A study as read back by load_study; strings owned (store_study_release). */
+/* A study as read back by load_study and list_studies; strings owned (store_study_release).
+ * id is its handle in the store that read it (the one open_study gives). */
 typedef struct store_study {
     char *name;
     caviar_direction direction;
     uint64_t seed;
     char *sampler, *sampler_settings, *pruner, *pruner_settings, *spec;
+    int64_t id;
 } store_study;
 
 void store_study_release(store_study *s);
+
+/* Every study of a store, as list_studies reads it: an owned array in the order the studies
+ * were created (store_study_list_release frees the array and its strings). */
+typedef struct store_study_list {
+    store_study *studies;
+    size_t n;
+} store_study_list;
+
+void store_study_list_release(store_study_list *l);
 
 /* How a trial is started (claim_waiting, create_running), checked in the same transaction:
  *   worker         who runs it (heartbeat() refreshes the RUNNING trials of that worker)
@@ -143,6 +154,16 @@ typedef struct store_type {
                                   caviar_error *err);
     /* Reads a study's definition back; CAVIAR_EMISSING when there is no such study. */
     caviar_status (*load_study)(store *s, const char *name, store_study *out, caviar_error *err);
+    /* Every study of the store, oldest first, into *out (initialised here; release it with
+     * store_study_list_release, also after an error). One consistent snapshot. */
+    caviar_status (*list_studies)(store *s, store_study_list *out, caviar_error *err);
+    /* Deletes the study of that name with everything it holds (parameters, trials and their
+     * values, reports and attributes, counters), in one transaction; CAVIAR_EMISSING when there
+     * is no such study. Its id is never given to another study: a process still working on it
+     * gets errors ("study N does not exist"), never another study's trials, and open_study of
+     * the same name creates a new, empty study with a new id. Workers of other studies are not
+     * disturbed (nothing of theirs is locked). */
+    caviar_status (*delete_study)(store *s, const char *name, caviar_error *err);
     /* Binds name to d in the study (or checks that it is bound to d); the mirror learns the
      * id at the next sync. */
     caviar_status (*add_param)(store *s, int64_t study, const char *name, const caviar_dist *d,

@@ -267,7 +267,12 @@ caviar_status caviar_run(const caviar_study_opts *opts, const caviar_work_opts *
         alive++;
     }
     int forwarded = 0, killed = 0;
+    double tick = w->tick > 0 ? w->tick : 0.5, next_tick = mono_now();
     while (alive > 0) {
+        if (w->on_tick && mono_now() >= next_tick) {
+            w->on_tick(w->tick_user);
+            next_tick = mono_now() + tick;
+        }
         if (stop_signal && !forwarded) {
             /* Ctrl-C reached the workers already (same process group); SIGTERM from a job
              * scheduler reached only us: pass it on either way. */
@@ -319,6 +324,8 @@ caviar_status caviar_run(const caviar_study_opts *opts, const caviar_work_opts *
             stats->n_failed_workers++;
         }
     }
+    if (w->on_tick)
+        w->on_tick(w->tick_user); /* the final state */
     for (size_t i = 0; i < jobs; i++) {
         stats->n_run += slots[i].n_run;
         stats->n_interrupted += slots[i].n_interrupted;

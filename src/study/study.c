@@ -231,6 +231,11 @@ caviar_status caviar_study_reap(caviar_study *s, size_t *n_lost, caviar_error *e
     return st == CAVIAR_OK ? sync(s, err) : st;
 }
 
+caviar_status caviar_study_refresh(caviar_study *s, caviar_error *err)
+{
+    return sync(s, err);
+}
+
 const char *caviar_study_worker(const caviar_study *s)
 {
     return s->worker;
