@@ -1383,6 +1383,23 @@ static void test_load(void **state)
     fclose(f);
     assert_int_equal(config_load(path, &s, &err), CAVIAR_OK);
     assert_string_equal(s.path, path);
+    config_release(&s);
+    /* A file far too large is not read whole. */
+    f = fopen(path, "w");
+    assert_non_null(f);
+    for (int i = 0; i < 300000; i++)
+        fputs("# comment\n", f);
+    fclose(f);
+    assert_int_equal(config_load(path, &s, &err), CAVIAR_EINVAL);
+    snprintf(expect, sizeof expect, "%s: the sweep file is more than 1048576 bytes long; at "
+                                    "most 1048576 are allowed", path);
+    assert_string_equal(err.msg, expect);
+    assert_true(zeroed(&s));
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("program: train.py\nmethod: random\nparameters:\n  lr: {min: 1, max: 2.0}\n", f);
+    fclose(f);
+    assert_int_equal(config_load(path, &s, &err), CAVIAR_OK);
     assert_float_dist(param(&s, "lr"), CAVIAR_SCALE_LINEAR, 1, 2, 0);
     config_release(&s);
     remove(path);

@@ -5,6 +5,7 @@
 # joining from the study's own copy of the file.
 set -euo pipefail
 caviar=$(realpath "$1")
+examples=$(realpath "$(dirname "$0")/../examples")
 dir=$(mktemp -d "${TMPDIR:-/tmp}/caviar-sweep-XXXXXX")
 trap 'rm -rf "$dir"' EXIT
 cd "$dir"
@@ -119,6 +120,17 @@ rm slow.yaml # the worker reads the file from the study
 "$caviar" worker --storage caviar.db --study slow --json --quiet >w.json 2>w.err ||
     fail "worker: $(cat w.err)"
 [ "$(field w.json run_here)" = 0 ] || fail "worker after the budget: $(cat w.json)"
+
+# ---- the examples the README shows (the quick Fashion-MNIST one is the README's own test) ----
+mkdir -p examples
+cp -r "$examples/script" examples/
+"$caviar" tune examples/script/sweep.yaml --jobs 2 --json --quiet >script.json 2>script.err ||
+    fail "examples/script/sweep.yaml: $(cat script.err)"
+[ "$(field script.json trials)" = 40 ] || fail "script sweep: $(cat script.json)"
+grep -q '"study": "script-sweep"' script.json || fail "script sweep: $(cat script.json)"
+"$caviar" tune "$examples/linear.yaml" --json --quiet >linear.json 2>linear.err ||
+    fail "examples/linear.yaml: $(cat linear.err)"
+[ "$(field linear.json trials)" = 30 ] || fail "linear: $(cat linear.json)"
 
 if [ "$failures" -gt 0 ]; then
     echo "test_sweep_cli: $failures checks failed" >&2

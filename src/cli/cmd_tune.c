@@ -311,12 +311,13 @@ static int run_study(const char *cmd, caviar_study_opts *o, cli_objective *obj,
                               : caviar_run(o, &wo, cli_objective_run, obj, &ws, &err);
     double seconds = mono_seconds() - t0;
     cli_progress_free(progress);
-    cli_objective_close(obj);
     if (st != CAVIAR_OK && st != CAVIAR_STOPPED) {
         fprintf(stderr, "caviar %s: %s\n", cmd, err.msg);
+        cli_objective_close(obj);
         return st == CAVIAR_EINVAL ? CLI_USAGE : CLI_FAILURE;
     }
-    print_summary(o, &ws, json, seconds);
+    print_summary(o, &ws, json, seconds); /* o may point into the sweep: close it after */
+    cli_objective_close(obj);
     if (st == CAVIAR_STOPPED && ws.interrupted) {
         fprintf(stderr, "caviar %s: interrupted; run the same command again to resume\n", cmd);
         return 130;

@@ -1301,6 +1301,10 @@ caviar_status config_load(const char *path, config_sweep *out, caviar_error *err
         st = util_err(err, CAVIAR_EIO, "cannot read sweep file '%s': %s", path,
                       strerror(errno));
     fclose(f);
+    if (st == CAVIAR_OK && len > CONFIG_MAX_BYTES) /* only part of it was read */
+        st = util_err(err, CAVIAR_EINVAL, "%s: the sweep file is more than %u bytes long; at most "
+                                          "%u are allowed", path, CONFIG_MAX_BYTES,
+                      CONFIG_MAX_BYTES);
     if (st == CAVIAR_OK)
         st = config_parse(text, len, path, out, err);
     free(text);

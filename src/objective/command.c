@@ -219,9 +219,10 @@ caviar_status objective_param_suggest(caviar_trial *t, const objective_param *p,
         return CAVIAR_OK;
     }
     if (p->q > 0) {
-        /* W&B's quantisation, then 15 significant digits: k q carries the error of q. */
+        /* W&B's quantisation (numpy's round: halves to even, as nearbyint in the default
+         * rounding mode), then 15 significant digits: k q carries the error of q. */
         char buf[32];
-        snprintf(buf, sizeof buf, "%.15g", round(x / p->q) * p->q);
+        snprintf(buf, sizeof buf, "%.15g", nearbyint(x / p->q) * p->q);
         x = strtod(buf, NULL);
     }
     *value = x;

@@ -47,7 +47,8 @@ typedef struct mlp {
     mlp_metric metric;
     const objective_param *params; /* the search space */
     size_t n_params;
-    objective_param *owned;        /* the default space, when no space was given */
+    objective_param *owned;        /* the default space, kept until the end */
+    size_t n_owned;
 } mlp;
 
 static const char *const mlp_keys[] = {"data",       "epochs",     "metric", "dev_fraction",
@@ -97,6 +98,7 @@ static caviar_status default_space(mlp *m, caviar_error *err)
                                          .choices = decay_choices}, 0};
     free(names); /* the strings now belong to p (freed in mlp_destroy) */
     m->owned = p;
+    m->n_owned = k;
     m->params = p;
     m->n_params = k;
     return CAVIAR_OK;
@@ -107,10 +109,9 @@ static void mlp_destroy(void *self)
     mlp *m = self;
     if (!m)
         return;
-    if (m->owned)
-        for (size_t i = 0; i < m->n_params; i++)
-            if (strncmp(m->owned[i].name, "units_", 6) == 0)
-                free((char *)m->owned[i].name);
+    for (size_t i = 0; m->owned && i < m->n_owned; i++)
+        if (strncmp(m->owned[i].name, "units_", 6) == 0)
+            free((char *)m->owned[i].name);
     free(m->owned);
     caviar_data_free(m->data);
     free(m);
