@@ -46,6 +46,8 @@
 
 #include "caviar.h"
 
+#include "bench_json.h"
+
 #ifndef BENCH_BUILD_TYPE
 #define BENCH_BUILD_TYPE "unknown"
 #endif
@@ -367,95 +369,6 @@ static void jl_end(void)
 
 /* ---- JSON lines in ------------------------------------------------------------------------- */
 
-/* Just enough JSON for the flat records this program and the peer scripts write: a key is found
- * as "key" followed by a colon anywhere in the line (or in the object given). */
-static const char *jfind(const char *s, const char *key)
-{
-    size_t n = strlen(key);
-    for (const char *q = strchr(s, '"'); q; q = strchr(q + 1, '"')) {
-        if (strncmp(q + 1, key, n) != 0 || q[1 + n] != '"')
-            continue;
-        const char *v = q + 2 + n;
-        v += strspn(v, " ");
-        if (*v != ':')
-            continue;
-        return v + 1 + strspn(v + 1, " ");
-    }
-    return NULL;
-}
-
-/* A number (null reads as NaN); 0 when the key is missing. */
-static int jget_num(const char *s, const char *key, double *out)
-{
-    const char *v = jfind(s, key);
-    char *end;
-    if (!v)
-        return 0;
-    if (strncmp(v, "null", 4) == 0 || strncmp(v, "NaN", 3) == 0) {
-        *out = NAN;
-        return 1;
-    }
-    *out = strtod(v, &end);
-    return end != v;
-}
-
-/* A string, with simple escapes undone (\uXXXX becomes '?'); 0 when missing. */
-static int jget_str(const char *s, const char *key, char *buf, size_t len)
-{
-    const char *v = jfind(s, key);
-    size_t n = 0;
-    if (!v || *v != '"')
-        return 0;
-    for (v++; *v && *v != '"'; v++) {
-        char c = *v;
-        if (c == '\\' && v[1]) {
-            c = *++v == 'n' ? '\n' : *v;
-            if (*v == 'u') {
-                size_t hex = strspn(v + 1, "0123456789abcdefABCDEF");
-                c = '?';
-                v += hex < 4 ? hex : 4;
-            }
-        }
-        if (n + 1 < len)
-            buf[n++] = c;
-    }
-    buf[n] = '\0';
-    return 1;
-}
-
-static int jget_bool(const char *s, const char *key, int *out)
-{
-    const char *v = jfind(s, key);
-    if (!v)
-        return 0;
-    *out = strncmp(v, "true", 4) == 0;
-    return 1;
-}
-
-/* An array of numbers (null reads as NaN); the count read, at most max. */
-static size_t jget_nums(const char *s, const char *key, double *out, size_t max)
-{
-    const char *v = jfind(s, key);
-    size_t n = 0;
-    if (!v || *v != '[')
-        return 0;
-    for (v++; *v && *v != ']' && n < max;) {
-        char *end;
-        v += strspn(v, " ,");
-        if (*v == ']')
-            break;
-        if (strncmp(v, "null", 4) == 0) {
-            out[n++] = NAN;
-            v += 4;
-            continue;
-        }
-        out[n++] = strtod(v, &end);
-        if (end == v)
-            break;
-        v = end;
-    }
-    return n;
-}
 
 /* An object of numbers keyed by integers, {"10": 0.01, "100": 0.2}, as optuna_overhead.py
  * writes its cumulative times; the count of pairs read, at most max. */

@@ -175,19 +175,26 @@ static caviar_status work(const caviar_study_opts *opts, const caviar_work_opts 
     return st;
 }
 
+/* The defaults for a NULL w, somewhere to count for a NULL stats, and the counts cleared. */
+static void start_call(const caviar_work_opts **w, caviar_work_opts *defaults,
+                       caviar_work_stats **stats, caviar_work_stats *ignored)
+{
+    if (!*w) {
+        caviar_work_opts_init(defaults);
+        *w = defaults;
+    }
+    if (!*stats)
+        *stats = ignored;
+    memset(*stats, 0, sizeof **stats);
+}
+
 caviar_status caviar_work(const caviar_study_opts *opts, const caviar_work_opts *w,
                           caviar_objective objective, void *user, caviar_work_stats *stats,
                           caviar_error *err)
 {
     caviar_work_opts defaults;
     caviar_work_stats ignored;
-    if (!w) {
-        caviar_work_opts_init(&defaults);
-        w = &defaults;
-    }
-    if (!stats)
-        stats = &ignored;
-    memset(stats, 0, sizeof *stats);
+    start_call(&w, &defaults, &stats, &ignored);
     return work(opts, w, objective, user, stats, err);
 }
 
@@ -224,13 +231,7 @@ caviar_status caviar_run(const caviar_study_opts *opts, const caviar_work_opts *
 {
     caviar_work_opts defaults;
     caviar_work_stats ignored;
-    if (!w) {
-        caviar_work_opts_init(&defaults);
-        w = &defaults;
-    }
-    if (!stats)
-        stats = &ignored;
-    memset(stats, 0, sizeof *stats);
+    start_call(&w, &defaults, &stats, &ignored);
     if (!opts || !opts->storage || !*opts->storage || strcmp(opts->storage, ":memory:") == 0)
         return util_err(err, CAVIAR_EINVAL, "parallel workers need a study database shared "
                         "between processes\nhint: a SQLite file ('caviar.db') or a PostgreSQL "
