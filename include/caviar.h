@@ -97,8 +97,10 @@ typedef struct caviar_dist {
     size_t grid_points;
     /* CATEGORICAL: NULL (every choice equally likely) or n_choices finite weights >= 0, not all
      * 0. Choice i owns weights[i] / (sum of the weights) of the unit interval, so a sampler that
-     * draws u uniformly (random, Sobol) draws it with that probability; the grid enumerates
-     * every choice whatever its weight. Borrowed like choices (a study copies them). */
+     * draws u uniformly (random, Sobol) draws it with that probability; coarse-to-fine draws
+     * the choices its box allows by weight; TPE takes the weights as its prior over the
+     * choices (the data can overrule it); the grid enumerates every choice whatever its
+     * weight. Borrowed like choices (a study copies them). */
     const double *weights;
     /* NORMAL and LOG_NORMAL scales: the mean and the standard deviation (> 0) of v, resp. of
      * ln v. */

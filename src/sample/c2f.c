@@ -39,8 +39,9 @@
  * (all workers crossed the boundary together, or every trial failed), there is no evidence and
  * the box of round r - 1 is kept unchanged rather than shrunk blindly.
  *
- * Within a round every parameter is drawn uniformly in its box (in u; a categorical uniformly
- * among its allowed choices), one draw per parameter in id order from the trial's own stream.
+ * Within a round every parameter is drawn uniformly in its box (in u; a categorical among its
+ * allowed choices, by its weights when it has some, uniformly otherwise), one draw per
+ * parameter in id order from the trial's own stream.
  * A parameter the study first sees after the trial began is drawn over its whole range.
  *
  * Recording. Every trial gets two attributes, enough to audit and plot the zoom:
@@ -511,6 +512,38 @@ static void c2f_destroy(void *self)
     free(c);
 }
 
+/* A choice among the allowed ones (all of them when none is flagged), by the categorical's
+ * weights when it has some and the allowed ones weigh anything, uniformly otherwise. */
+static double pick_choice(const caviar_dist *d, const unsigned char *allowed, util_rng *rng)
+{
+    size_t n_allowed = 0;
+    double weight = 0.0;
+    for (size_t j = 0; j < d->n_choices; j++)
+        n_allowed += allowed[j];
+    int all = n_allowed == 0;
+    for (size_t j = 0; d->weights && j < d->n_choices; j++)
+        weight += all || allowed[j] ? d->weights[j] : 0.0;
+    if (weight > 0.0) {
+        double r = util_rng_uniform(rng) * weight;
+        size_t last = 0;
+        for (size_t j = 0; j < d->n_choices; j++) {
+            double w = all || allowed[j] ? d->weights[j] : 0.0;
+            if (w <= 0.0)
+                continue;
+            if (r < w)
+                return (double)j;
+            r -= w;
+            last = j;
+        }
+        return (double)last; /* rounding left r at the end */
+    }
+    uint64_t pick = util_rng_below(rng, all ? d->n_choices : n_allowed);
+    for (size_t j = 0; !all && j < d->n_choices; j++)
+        if (allowed[j] && pick-- == 0)
+            return (double)j;
+    return (double)pick;
+}
+
 static caviar_status c2f_begin(void *self, const store_history *h, sample_ctx *ctx,
                                caviar_error *err)
 {
@@ -524,17 +557,7 @@ static caviar_status c2f_begin(void *self, const store_history *h, sample_ctx *c
     for (size_t id = 0; id < n; id++) {
         const caviar_dist *d = &h->params.params[id].dist;
         if (d->kind == CAVIAR_DIST_CATEGORICAL) {
-            const unsigned char *allowed = b->allowed + b->at[id];
-            size_t n_allowed = 0;
-            for (size_t j = 0; j < d->n_choices; j++)
-                n_allowed += allowed[j];
-            /* The pick-th allowed choice (a box always allows one; the whole range if not). */
-            uint64_t pick = util_rng_below(ctx->rng, n_allowed ? n_allowed : d->n_choices);
-            size_t j = 0;
-            for (; n_allowed && j < d->n_choices; j++)
-                if (allowed[j] && pick-- == 0)
-                    break;
-            ctx->proposed[id] = (double)(n_allowed ? j : pick);
+            ctx->proposed[id] = pick_choice(d, b->allowed + b->at[id], ctx->rng);
         } else {
             double u = b->lo[id] + util_rng_uniform(ctx->rng) * (b->hi[id] - b->lo[id]);
             ctx->proposed[id] = caviar_dist_from_unit(d, u);

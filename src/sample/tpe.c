@@ -65,7 +65,9 @@
  *   3.1 (0.57, -2.76). Candidates are still drawn with the plain weights.
  * Categorical parameters have no kernels on u: each observation is a categorical distribution
  * with its choice smoothed by a = prior_weight / (n + 1) per choice (row c: (1[c = obs] + a) /
- * (1 + a K)), and the prior is uniform; l and g are the weighted mixtures of these rows.
+ * (1 + a K)), and the prior is uniform; l and g are the weighted mixtures of these rows. A
+ * categorical with weights (W&B's probabilities) is a prior belief: the prior row is the
+ * weights' shares p, and each observation smooths by a K p_c instead of a.
  *
  * Multivariate (multivariate=true): begin() fits one joint estimator over the parameters that
  * every finished trial has (the joint set), with product kernels: per dimension the same
@@ -161,12 +163,13 @@ typedef struct tpe_mix {
 /* A joint mixture over D dimensions (multivariate): kernel i has means mu[i D + d] (u for a
  * numeric dimension, the choice index for a categorical one) and log weight logc[i] that
  * folds in the Gaussian normalisers; bandwidth per dimension, the prior kernel (the last) has
- * sigma 1 and uniform categorical rows. */
+ * sigma 1 and the categoricals' prior rows. */
 typedef struct tpe_joint {
     size_t n, dims;
     double *mu, *logc, *cum;
     double *inv_sigma, *sigma; /* per dimension, observation kernels */
-    double *log_hit, *log_miss; /* per categorical dimension: log row at / away from obs */
+    double *cat_a;              /* per categorical dimension: the smoothing a */
+    double *log_hit, *log_miss; /* scratch of joint_logpdf: log row at / away from obs at x */
 } tpe_joint;
 
 typedef struct tpe_settings {
@@ -845,9 +848,35 @@ static caviar_status gather(tpe *t, const store_history *h, size_t p, const cavi
     return CAVIAR_OK;
 }
 
+/* The prior probability of choice c of d: its weight's share, or 1/K without weights. */
+static double cat_p(const caviar_dist *d, size_t c)
+{
+    if (!d->weights)
+        return 1.0 / (double)d->n_choices;
+    double total = 0.0;
+    for (size_t i = 0; i < d->n_choices; i++)
+        total += d->weights[i];
+    return d->weights[c] / total;
+}
+
+/* The smoothing mass an observation's row gives choice c: a per choice without weights, a K
+ * times c's prior probability with them (the same total a K either way). */
+static double cat_smooth(const caviar_dist *d, double a, size_t c)
+{
+    return d->weights ? a * (double)d->n_choices * cat_p(d, c) : a;
+}
+
+/* A choice drawn from the prior: uniform, or by weight (the choice whose cell holds r). */
+static double cat_prior_draw(const caviar_dist *d, double r)
+{
+    double K = (double)d->n_choices;
+    return d->weights ? caviar_dist_from_unit(d, r) : fmin(floor(r * K), K - 1);
+}
+
 /* Density of a categorical mixture (observations obs[0 .. n) whose .u holds the choice index,
- * weights .w) at choice c, K choices. */
-static double cat_prob(const tpe_obs *obs, size_t n, double prior_weight, size_t K, double c)
+ * weights .w) at choice c of d. */
+static double cat_prob(const tpe_obs *obs, size_t n, double prior_weight, const caviar_dist *d,
+                       double c)
 {
     double total = prior_weight, hit = 0.0;
     for (size_t i = 0; i < n; i++) {
@@ -855,13 +884,14 @@ static double cat_prob(const tpe_obs *obs, size_t n, double prior_weight, size_t
         if (obs[i].u == c)
             hit += obs[i].w;
     }
-    double a = prior_weight / ((double)n + 1.0), norm = 1.0 + a * (double)K;
-    double obs_part = (hit + a * (total - prior_weight)) / norm;
-    return (obs_part + prior_weight / (double)K) / total;
+    double K = (double)d->n_choices, a = prior_weight / ((double)n + 1.0), norm = 1.0 + a * K;
+    double obs_part = (hit + cat_smooth(d, a, (size_t)c) * (total - prior_weight)) / norm;
+    return (obs_part + prior_weight * cat_p(d, (size_t)c)) / total;
 }
 
 /* One categorical draw from the good mixture: a kernel by weight, then a choice from its row. */
-static double cat_draw(util_rng *rng, const tpe_obs *obs, size_t n, double prior_weight, size_t K)
+static double cat_draw(util_rng *rng, const tpe_obs *obs, size_t n, double prior_weight,
+                       const caviar_dist *d)
 {
     double total = prior_weight;
     for (size_t i = 0; i < n; i++)
@@ -870,13 +900,14 @@ static double cat_draw(util_rng *rng, const tpe_obs *obs, size_t n, double prior
     size_t i = 0;
     while (i < n && r >= obs[i].w)
         r -= obs[i++].w;
-    double fk = (double)K;
-    if (i == n) /* the prior: uniform */
-        return fmin(floor(util_rng_uniform(rng) * fk), fk - 1);
-    double a = prior_weight / ((double)n + 1.0), x = util_rng_uniform(rng) * (1.0 + a * fk);
+    if (i == n) /* the prior */
+        return cat_prior_draw(d, util_rng_uniform(rng));
+    double fk = (double)d->n_choices, a = prior_weight / ((double)n + 1.0);
+    double x = util_rng_uniform(rng) * (1.0 + a * fk);
     if (x < 1.0)
         return obs[i].u;
-    return fmin(floor((x - 1.0) / a), fk - 1);
+    return d->weights ? caviar_dist_from_unit(d, fmin((x - 1.0) / (a * fk), 1.0))
+                      : fmin(floor((x - 1.0) / a), fk - 1);
 }
 
 /* ---- the per-parameter cache (numeric parameters) ---- */
@@ -1129,15 +1160,14 @@ static caviar_status univariate_ref(tpe *t, const store_history *h, sample_ctx *
     double pw = t->set.prior_weight, best_score = -INFINITY, best = NAN;
     if (d->kind == CAVIAR_DIST_CATEGORICAL) {
         /* Categorical choices were gathered as u = (c + 1/2) / K; use the indices. */
-        size_t K = d->n_choices;
         for (size_t i = 0; i < n_good; i++)
             good[i].u = caviar_dist_from_unit(d, good[i].u);
         for (size_t i = 0; i < n_bad; i++)
             bad[i].u = caviar_dist_from_unit(d, bad[i].u);
         for (size_t c = 0; c < n_cand; c++) {
-            double x = cat_draw(ctx->rng, good, n_good, pw, K);
-            double score = log(cat_prob(good, n_good, pw, K, x)) -
-                           log(cat_prob(bad, n_bad, pw, K, x));
+            double x = cat_draw(ctx->rng, good, n_good, pw, d);
+            double score =
+                log(cat_prob(good, n_good, pw, d, x)) - log(cat_prob(bad, n_bad, pw, d, x));
             if (score > best_score || isnan(best))
                 best_score = score, best = x;
         }
@@ -1168,7 +1198,7 @@ static caviar_status univariate_ref(tpe *t, const store_history *h, sample_ctx *
 /* Joint-mixture storage for n kernels over D dims, carved from one buffer. */
 static int joint_reserve(tpe_buf *b, tpe_joint *j, size_t n, size_t dims)
 {
-    size_t doubles = n * dims + 2 * n + 4 * dims;
+    size_t doubles = n * dims + 2 * n + 5 * dims;
     double *p = buf_reserve(b, doubles, sizeof *p);
     if (!p)
         return -1;
@@ -1181,6 +1211,7 @@ static int joint_reserve(tpe_buf *b, tpe_joint *j, size_t n, size_t dims)
     j->sigma = j->inv_sigma + dims;
     j->log_hit = j->sigma + dims;
     j->log_miss = j->log_hit + dims;
+    j->cat_a = j->log_miss + dims;
     return 0;
 }
 
@@ -1201,11 +1232,7 @@ static void joint_fit(tpe_joint *j, const caviar_dist *const *dists, const doubl
         s = s < lo ? lo : s > 1.0 ? 1.0 : s;
         j->sigma[d] = s;
         j->inv_sigma[d] = 1.0 / s;
-        if (dists[d]->kind == CAVIAR_DIST_CATEGORICAL) {
-            double K = (double)dists[d]->n_choices, a = prior_weight / ((double)n_obs + 1.0);
-            j->log_hit[d] = log((1.0 + a) / (1.0 + a * K));
-            j->log_miss[d] = log(a / (1.0 + a * K));
-        }
+        j->cat_a[d] = prior_weight / ((double)n_obs + 1.0);
         j->mu[n_obs * D + d] = dists[d]->kind == CAVIAR_DIST_CATEGORICAL ? -1.0 : 0.5;
     }
     double acc = 0.0;
@@ -1213,11 +1240,8 @@ static void joint_fit(tpe_joint *j, const caviar_dist *const *dists, const doubl
         int prior = i == n_obs;
         double wi = (prior ? prior_weight : w[i]) / total, lc = log(wi);
         for (size_t d = 0; d < D; d++) {
-            if (dists[d]->kind == CAVIAR_DIST_CATEGORICAL) {
-                if (prior)
-                    lc -= log((double)dists[d]->n_choices);
-                continue;
-            }
+            if (dists[d]->kind == CAVIAR_DIST_CATEGORICAL)
+                continue; /* the prior's row depends on x: joint_logpdf adds it */
             /* Scoring weight times s, as in one dimension: no log s term. */
             double s = prior ? 1.0 : j->sigma[d];
             lc -= log(inside_mass(j->mu[i * D + d], s)) + TPE_LOG_SQRT2PI;
@@ -1231,14 +1255,24 @@ static void joint_fit(tpe_joint *j, const caviar_dist *const *dists, const doubl
 
 /* log density of a joint mixture at x[0 .. D), an online log-sum-exp over the kernels; a
  * kernel stops being evaluated once it is e^-40 below the largest term so far. */
-static double joint_logpdf(const tpe_joint *j, const caviar_dist *const *dists, const double *x)
+static double joint_logpdf(tpe_joint *j, const caviar_dist *const *dists, const double *x)
 {
     size_t D = j->dims, n_obs = j->n - 1;
-    double m = -INFINITY, s = 0.0;
+    double m = -INFINITY, s = 0.0, log_prior = 0.0;
+    for (size_t d = 0; d < D; d++) { /* the categorical rows at x */
+        if (dists[d]->kind != CAVIAR_DIST_CATEGORICAL)
+            continue;
+        size_t c = (size_t)x[d];
+        double a = j->cat_a[d], sm = cat_smooth(dists[d], a, c);
+        double norm = 1.0 + a * (double)dists[d]->n_choices;
+        j->log_hit[d] = log((1.0 + sm) / norm);
+        j->log_miss[d] = log(sm / norm);
+        log_prior += log(cat_p(dists[d], c));
+    }
     for (size_t i = 0; i < j->n; i++) {
         const double *mu = j->mu + i * D;
         int prior = i == n_obs;
-        double lt = j->logc[i];
+        double lt = j->logc[i] + (prior ? log_prior : 0.0);
         for (size_t d = 0; d < D && lt > m - 40.0; d++) {
             if (dists[d]->kind == CAVIAR_DIST_CATEGORICAL) {
                 if (!prior)
@@ -1274,10 +1308,15 @@ static void joint_draw(const tpe_joint *j, const caviar_dist *const *dists, util
             double K = (double)dist->n_choices, a = prior_weight / ((double)n_obs + 1.0);
             double r = util_rng_uniform(rng);
             if (prior) {
-                x[d] = fmin(floor(r * K), K - 1);
+                x[d] = cat_prior_draw(dist, r);
             } else {
                 r *= 1.0 + a * K;
-                x[d] = r < 1.0 ? j->mu[i * D + d] : fmin(floor((r - 1.0) / a), K - 1);
+                if (r < 1.0)
+                    x[d] = j->mu[i * D + d];
+                else if (dist->weights)
+                    x[d] = caviar_dist_from_unit(dist, fmin((r - 1.0) / (a * K), 1.0));
+                else
+                    x[d] = fmin(floor((r - 1.0) / a), K - 1);
             }
         } else {
             double s = prior ? 1.0 : j->sigma[d];
