@@ -105,6 +105,11 @@ typedef struct caviar_dist {
     /* NORMAL and LOG_NORMAL scales: the mean and the standard deviation (> 0) of v, resp. of
      * ln v. */
     double mu, sigma;
+    /* FLOAT without a step: a quantum (0: none), W&B's q. A value drawn on the scale, x, becomes
+     * round(x / q) q (halves to even): a multiple of q that may lie up to q/2 outside [low,
+     * high] (W&B's q_uniform on [0.05, 0.95] with q 0.1 gives 0 and 1). Samplers still work on
+     * the scale; the study stores, and the objective gets, the rounded value. */
+    double q;
 } caviar_dist;
 
 /* Checks a definition; the message names the parameter: "parameter 'lr': log scale needs

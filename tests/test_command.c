@@ -236,8 +236,7 @@ static void test_json_curve(void **state)
     opts_init(&o, "curve_json.sh", "json");
     o.argv = NULL; /* W&B's default: ${env} ${interpreter} ${program} ${args} */
     o.study = "cmd";
-    objective_param level = {"level", {.kind = CAVIAR_DIST_INT, .low = 1, .high = 2, .step = 1},
-                             0};
+    objective_param level = {"level", {.kind = CAVIAR_DIST_INT, .low = 1, .high = 2, .step = 1}};
     o.params = &level;
     o.n_params = 1;
     caviar_error err;
@@ -315,16 +314,16 @@ static const caviar_value v_eps = {CAVIAR_VALUE_NUMBER, 1e-8, NULL};
 
 #define N_ARG_PARAMS 10
 static objective_param arg_params[N_ARG_PARAMS] = {
-    {"lr", {.kind = CAVIAR_DIST_FLOAT, .scale = CAVIAR_SCALE_LOG, .low = 1e-5, .high = 1}, 0},
-    {"units", {.kind = CAVIAR_DIST_INT, .low = 16, .high = 256, .step = 1}, 0},
-    {"name", {.kind = CAVIAR_DIST_CATEGORICAL, .n_choices = 1, .choices = &v_name}, 0},
-    {"quote", {.kind = CAVIAR_DIST_CATEGORICAL, .n_choices = 1, .choices = &v_quote}, 0},
-    {"flag", {.kind = CAVIAR_DIST_CATEGORICAL, .n_choices = 1, .choices = &v_true}, 0},
-    {"off", {.kind = CAVIAR_DIST_CATEGORICAL, .n_choices = 1, .choices = &v_false}, 0},
-    {"x", {.kind = CAVIAR_DIST_CATEGORICAL, .n_choices = 1, .choices = &v_x}, 0},
-    {"tiny", {.kind = CAVIAR_DIST_CATEGORICAL, .n_choices = 1, .choices = &v_tiny}, 0},
-    {"opt.beta", {.kind = CAVIAR_DIST_FLOAT, .low = 0, .high = 1}, 0.1},
-    {"opt.eps", {.kind = CAVIAR_DIST_CATEGORICAL, .n_choices = 1, .choices = &v_eps}, 0},
+    {"lr", {.kind = CAVIAR_DIST_FLOAT, .scale = CAVIAR_SCALE_LOG, .low = 1e-5, .high = 1}},
+    {"units", {.kind = CAVIAR_DIST_INT, .low = 16, .high = 256, .step = 1}},
+    {"name", {.kind = CAVIAR_DIST_CATEGORICAL, .n_choices = 1, .choices = &v_name}},
+    {"quote", {.kind = CAVIAR_DIST_CATEGORICAL, .n_choices = 1, .choices = &v_quote}},
+    {"flag", {.kind = CAVIAR_DIST_CATEGORICAL, .n_choices = 1, .choices = &v_true}},
+    {"off", {.kind = CAVIAR_DIST_CATEGORICAL, .n_choices = 1, .choices = &v_false}},
+    {"x", {.kind = CAVIAR_DIST_CATEGORICAL, .n_choices = 1, .choices = &v_x}},
+    {"tiny", {.kind = CAVIAR_DIST_CATEGORICAL, .n_choices = 1, .choices = &v_tiny}},
+    {"opt.beta", {.kind = CAVIAR_DIST_FLOAT, .low = 0, .high = 1, .q = 0.1}},
+    {"opt.eps", {.kind = CAVIAR_DIST_CATEGORICAL, .n_choices = 1, .choices = &v_eps}},
 };
 
 /* The arguments args.sh received ("arg:" lines of its log), NULL-terminated, malloc'd. */
@@ -656,8 +655,8 @@ static void test_pruning(void **state)
     static const caviar_value pauses[] = {{CAVIAR_VALUE_NUMBER, 0, NULL},
                                           {CAVIAR_VALUE_NUMBER, 1, NULL}};
     objective_param params[] = {
-        {"level", {.kind = CAVIAR_DIST_INT, .low = 1, .high = 9, .step = 1}, 0},
-        {"pause", {.kind = CAVIAR_DIST_CATEGORICAL, .n_choices = 2, .choices = pauses}, 0},
+        {"level", {.kind = CAVIAR_DIST_INT, .low = 1, .high = 9, .step = 1}},
+        {"pause", {.kind = CAVIAR_DIST_CATEGORICAL, .n_choices = 2, .choices = pauses}},
     };
     static const char *const argv[] = {"/bin/sh", "${program}", "${args}", "--steps=9"};
     objective_command_opts o;
@@ -820,11 +819,11 @@ static void test_param_suggest(void **state)
     for (int k = 0; k < 40; k++) {
         caviar_trial *t = caviar_study_ask(s, &err);
         assert_non_null(t);
-        objective_param q = {"q", {.kind = CAVIAR_DIST_FLOAT, .low = 0, .high = 1}, 0.1};
-        objective_param qi = {"qi", {.kind = CAVIAR_DIST_INT, .low = 0, .high = 100, .step = 1},
-                              8};
+        objective_param q = {"q", {.kind = CAVIAR_DIST_FLOAT, .low = 0, .high = 1, .q = 0.1}};
+        objective_param qi = {"qi", {.kind = CAVIAR_DIST_FLOAT, .scale = CAVIAR_SCALE_LOG,
+                                     .low = 30, .high = 100, .q = 8}};
         objective_param cat = {"cat", {.kind = CAVIAR_DIST_CATEGORICAL, .n_choices = 3,
-                                       .choices = choices}, 0};
+                                       .choices = choices}};
         double v, again;
         size_t choice = 99;
         assert_int_equal(objective_param_suggest(t, &q, &v, &choice, &err), CAVIAR_OK);
@@ -835,7 +834,7 @@ static void test_param_suggest(void **state)
         assert_int_equal(objective_param_suggest(t, &q, &again, NULL, &err), CAVIAR_OK);
         assert_true(again == v);
         assert_int_equal(objective_param_suggest(t, &qi, &v, NULL, &err), CAVIAR_OK);
-        assert_true(fmod(v, 8) == 0 && v >= 0 && v <= 104);
+        assert_true(fmod(v, 8) == 0 && v >= 32 && v <= 104); /* 100 rounds to 104 */
         assert_int_equal(objective_param_suggest(t, &cat, &v, &choice, &err), CAVIAR_OK);
         assert_true(choice < 3);
         if (choice == 0)
@@ -882,14 +881,14 @@ static void test_bad_options(void **state)
     expect_new_error(&o, "${args_json_file} needs a log directory");
     opts_init(&o, "args.sh", "bad");
     objective_param p[2] = {
-        {"a", {.kind = CAVIAR_DIST_INT, .low = 0, .high = 9, .step = 1}, 0.5},
-        {"a", {.kind = CAVIAR_DIST_INT, .low = 0, .high = 9, .step = 1}, 0},
+        {"a", {.kind = CAVIAR_DIST_INT, .low = 0, .high = 9, .step = 1, .q = 0.5}},
+        {"a", {.kind = CAVIAR_DIST_INT, .low = 0, .high = 9, .step = 1}},
     };
     o.params = p;
     o.n_params = 1;
-    expect_new_error(&o, "parameter 'a': q 0.5 must be >= 0 (an integer for an int, 0 for a "
-                         "categorical)");
-    p[0].q = 0;
+    expect_new_error(&o, "parameter 'a': a quantum q is for floats without a step, got q 0.5 on "
+                         "int with a step");
+    p[0].dist.q = 0;
     o.n_params = 2;
     expect_new_error(&o, "parameter 'a' is given twice");
     p[1].name = "a..b";

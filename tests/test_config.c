@@ -66,9 +66,9 @@ static void assert_float_dist(const objective_param *p, caviar_scale scale, doub
 {
     assert_int_equal(p->dist.kind, CAVIAR_DIST_FLOAT);
     assert_int_equal(p->dist.scale, scale);
-    if (p->dist.low != low || p->dist.high != high || p->q != q)
+    if (p->dist.low != low || p->dist.high != high || p->dist.q != q)
         fail_msg("parameter '%s': got [%.17g, %.17g] q %.17g, expected [%.17g, %.17g] q %.17g",
-                 p->name, p->dist.low, p->dist.high, p->q, low, high, q);
+                 p->name, p->dist.low, p->dist.high, p->dist.q, low, high, q);
     assert_int_equal(p->dist.step, 0);
 }
 
@@ -210,7 +210,7 @@ static void test_wandb_distributions(void **state)
     p = param(&s, "i");
     assert_int_equal(p->dist.kind, CAVIAR_DIST_INT);
     assert_int_equal(p->dist.scale, CAVIAR_SCALE_LINEAR);
-    assert_true(p->dist.low == -3 && p->dist.high == 7 && p->dist.step == 1 && p->q == 0);
+    assert_true(p->dist.low == -3 && p->dist.high == 7 && p->dist.step == 1 && p->dist.q == 0);
 
     assert_float_dist(param(&s, "u"), CAVIAR_SCALE_LINEAR, -1, 2, 0);
     assert_float_dist(param(&s, "qu"), CAVIAR_SCALE_LINEAR, 0, 10, 2.5);
@@ -239,7 +239,7 @@ static void test_wandb_distributions(void **state)
         assert_int_equal(p->dist.kind, CAVIAR_DIST_FLOAT);
         assert_int_equal(p->dist.scale, normals[i].scale);
         assert_true(p->dist.mu == normals[i].mu && p->dist.sigma == normals[i].sigma &&
-                    p->q == normals[i].q);
+                    p->dist.q == normals[i].q);
     }
     /* Every one is a valid distribution for the study. */
     for (size_t i = 0; i < s.n_params; i++)
@@ -508,7 +508,7 @@ static void test_grid_rules(void **state)
     assert_int_equal(c->dist.n_choices, 5); /* ceil((0.5 - 0.05) / 0.1) */
     for (size_t k = 0; k < 5; k++)
         assert_true(c->dist.choices[k].number == 0.05 + (double)k * 0.1);
-    assert_true(c->q == 0); /* W&B's grid values as they are */
+    assert_true(c->dist.q == 0); /* W&B's grid values as they are */
     /* grid_points: caviar's choice of points on the scale, and W&B's q after. */
     assert_float_dist(param(&s, "d"), CAVIAR_SCALE_LINEAR, 0, 1, 0.25);
     assert_int_equal(param(&s, "d")->dist.grid_points, 3);

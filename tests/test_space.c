@@ -377,6 +377,27 @@ static void test_contains(void **state)
                      .high = 1, .step = 0.1};
     assert_true(caviar_dist_contains(&q, 0.3) && caviar_dist_contains(&q, 0.1 * 7));
     assert_false(caviar_dist_contains(&q, 0.35));
+    /* A quantum: multiples of q, up to q/2 beyond the bounds (W&B's round(x / q) q). */
+    caviar_dist w = {.kind = CAVIAR_DIST_FLOAT, .scale = CAVIAR_SCALE_LINEAR, .low = 0.05,
+                     .high = 0.95, .q = 0.1};
+    assert_true(caviar_dist_contains(&w, 0) && caviar_dist_contains(&w, 0.3) &&
+                caviar_dist_contains(&w, 1));
+    assert_false(caviar_dist_contains(&w, 0.35));
+    assert_false(caviar_dist_contains(&w, 1.1) || caviar_dist_contains(&w, -0.1));
+    for (int k = 0; k <= 1000; k++) { /* every value drawn is admissible and decimal */
+        double v = caviar_dist_from_unit(&w, k / 1000.0);
+        assert_true(caviar_dist_contains(&w, v));
+        char text[32];
+        snprintf(text, sizeof text, "%.1f", v);
+        assert_true(strtod(text, NULL) == v);
+    }
+    caviar_dist w2 = {.kind = CAVIAR_DIST_FLOAT, .low = 0.25, .high = 2.5, .q = 0.5};
+    assert_true(caviar_dist_from_unit(&w2, 0) == 0);   /* 0.25 / 0.5 = 0.5: halves to even */
+    assert_true(caviar_dist_from_unit(&w2, 1) == 2.5);
+    assert_true(caviar_dist_from_unit(&w2, 0.5) == 1.5); /* 1.375 */
+    caviar_dist qn = {.kind = CAVIAR_DIST_FLOAT, .scale = CAVIAR_SCALE_NORMAL, .mu = 0,
+                      .sigma = 1, .q = 0.5};
+    assert_true(caviar_dist_contains(&qn, -1.5) && !caviar_dist_contains(&qn, 0.25));
     caviar_value ch[2] = {{CAVIAR_VALUE_STRING, 0, "a"}, {CAVIAR_VALUE_STRING, 0, "b"}};
     caviar_dist c = {.kind = CAVIAR_DIST_CATEGORICAL, .n_choices = 2, .choices = ch};
     assert_true(caviar_dist_contains(&c, 0) && caviar_dist_contains(&c, 1));
@@ -402,6 +423,13 @@ static void test_invalid_catalogue(void **state)
     } cases[] = {
         {"x", {.kind = CAVIAR_DIST_FLOAT, .low = 1, .high = 1},
          "parameter 'x': low 1 must be below high 1 (for a fixed value use a constant)"},
+        {"q", {.kind = CAVIAR_DIST_FLOAT, .low = 0, .high = 1, .q = -1},
+         "parameter 'q': q -1 must be a number >= 0"},
+        {"q", {.kind = CAVIAR_DIST_FLOAT, .low = 0, .high = 1, .step = 0.5, .q = 0.1},
+         "parameter 'q': a quantum q is for floats without a step, got q 0.1 on float with a "
+         "step"},
+        {"q", {.kind = CAVIAR_DIST_INT, .low = 0, .high = 9, .q = 2},
+         "parameter 'q': a quantum q is for floats without a step, got q 2 on int"},
         {"x", {.kind = CAVIAR_DIST_FLOAT, .low = 2, .high = 1},
          "parameter 'x': low 2 must be below high 1 (for a fixed value use a constant)"},
         {"lr", {.kind = CAVIAR_DIST_FLOAT, .scale = CAVIAR_SCALE_LOG, .low = 0, .high = 1},
@@ -559,6 +587,8 @@ static void test_describe_format(void **state)
          "float in [0.9, 0.999] (one-minus-log)"},
         {{.kind = CAVIAR_DIST_FLOAT, .low = 0, .high = 1, .step = 0.25},
          "float in [0, 1] step 0.25"},
+        {{.kind = CAVIAR_DIST_FLOAT, .scale = CAVIAR_SCALE_LOG, .low = 32, .high = 512, .q = 8},
+         "float in [32, 512] (log) q 8"},
         {{.kind = CAVIAR_DIST_INT, .low = 1, .high = 8, .step = 2}, "int in [1, 8] step 2"},
         {{.kind = CAVIAR_DIST_INT, .low = 1, .high = 8, .step = 1}, "int in [1, 8]"},
         {{.kind = CAVIAR_DIST_INT, .scale = CAVIAR_SCALE_LOG, .low = 8, .high = 512},

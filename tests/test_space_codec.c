@@ -160,6 +160,11 @@ static void test_numeric_round_trips(void **state)
          "float log-normal -2.5 0.10000000000000001 0 5"},
         {{.kind = CAVIAR_DIST_FLOAT, .scale = CAVIAR_SCALE_NORMAL, .mu = -0.0, .sigma = 1e-300},
          "float normal -0 1e-300 0 0"},
+        {{.kind = CAVIAR_DIST_FLOAT, .scale = CAVIAR_SCALE_LOG, .low = 32, .high = 512, .q = 8},
+         "float log 32 512 0 0 q 8"},
+        {{.kind = CAVIAR_DIST_FLOAT, .scale = CAVIAR_SCALE_NORMAL, .mu = 10, .sigma = 3, .q = 0.5,
+          .grid_points = 3},
+         "float normal 10 3 0 3 q 0.5"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         caviar_error err;
@@ -268,6 +273,7 @@ static void test_documented_examples(void **state)
         "float log 1.0000000000000001e-05 1 0 0",
         "int linear 1 8 2 0",
         "float normal 0 1 0 0",
+        "float log 32 512 0 0 q 8",
         "categorical 4 s4:relu s8:leaky re n0.5 b1 0",
         "categorical 2 s4:relu s4:tanh w 0.69999999999999996 0.29999999999999999 0",
     };
@@ -282,7 +288,7 @@ static void test_documented_examples(void **state)
         space_dist_release(&d);
     }
     caviar_dist d;
-    assert_int_equal(space_dist_decode(examples[3], &d, NULL), CAVIAR_OK);
+    assert_int_equal(space_dist_decode(examples[4], &d, NULL), CAVIAR_OK);
     assert_string_equal(d.choices[1].string, "leaky re");
     space_dist_release(&d);
 }

@@ -45,7 +45,7 @@
  *
  * Each W&B distribution becomes a caviar_dist on its own scale, so that every sampler works
  * where W&B samples (wandb.c has the table with W&B's definition of each). Values round to
- * W&B's q after sampling (objective_param.q). A grid (method: grid, or sampler: grid) takes W&B's
+ * W&B's q as they are drawn (caviar_dist.q). A grid (method: grid, or sampler: grid) takes W&B's
  * grid parameters: values, value, int_uniform, q_uniform (its values arange(min, max, q), as
  * W&B's grid has them); other continuous distributions need grid_points there.
  *

@@ -3,8 +3,8 @@
  *
  * Each W&B distribution becomes a caviar_dist on the scale where W&B samples it, so that the
  * random sampler draws what W&B's random search draws and every other sampler searches the same
- * space; W&B's quantisation round(x / q) q is applied to the sampled x afterwards
- * (objective_param.q; numpy's round, half to even). W&B's definitions, from its documentation
+ * space; W&B's quantisation round(x / q) q is the distribution's quantum (caviar_dist.q: numpy's
+ * round, halves to even), so the study stores the rounded value. W&B's definitions, from its documentation
  * (https://docs.wandb.ai/guides/sweeps/sweep-config-keys, "Distribution options") and the
  * sampling code of its sweeps library (https://github.com/wandb/sweeps, src/sweeps/params.py,
  * HyperParameter.ppf), with what each becomes:
@@ -364,8 +364,7 @@ static caviar_status read_probabilities(cfg_ctx *c, const yaml_node_t *n, const 
 }
 
 /* Appends a finished parameter (taking over d and name). */
-static caviar_status add_param(cfg_ctx *c, const yaml_node_t *at, char *name, caviar_dist *d,
-                               double q)
+static caviar_status add_param(cfg_ctx *c, const yaml_node_t *at, char *name, caviar_dist *d)
 {
     config_sweep *out = c->out;
     for (size_t i = 0; i < out->n_params; i++)
@@ -390,7 +389,6 @@ static caviar_status add_param(cfg_ctx *c, const yaml_node_t *at, char *name, ca
     }
     p[out->n_params].name = name;
     p[out->n_params].dist = *d;
-    p[out->n_params].q = q;
     pos[out->n_params] = cfg_pos(at);
     out->n_params++;
     return CAVIAR_OK;
@@ -692,7 +690,8 @@ static caviar_status read_param(cfg_ctx *c, const yaml_node_t *key, const cfg_ma
         st = cfg_fail(c, key, "%s", e.msg);
         goto fail;
     }
-    return add_param(c, key, name, &d, q);
+    d.q = q;
+    return add_param(c, key, name, &d);
 fail:
     space_dist_release(&d);
     free(name);

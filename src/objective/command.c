@@ -218,13 +218,6 @@ caviar_status objective_param_suggest(caviar_trial *t, const objective_param *p,
         *value = v->type == CAVIAR_VALUE_STRING ? NAN : v->number;
         return CAVIAR_OK;
     }
-    if (p->q > 0) {
-        /* W&B's quantisation (numpy's round: halves to even, as nearbyint in the default
-         * rounding mode), then 15 significant digits: k q carries the error of q. */
-        char buf[32];
-        snprintf(buf, sizeof buf, "%.15g", nearbyint(x / p->q) * p->q);
-        x = strtod(buf, NULL);
-    }
     *value = x;
     return CAVIAR_OK;
 }
@@ -360,11 +353,6 @@ caviar_status objective_command_new(const objective_command_opts *o, objective_c
             return st;
         if (!*name || name[0] == '.' || name[strlen(name) - 1] == '.' || strstr(name, ".."))
             return util_err(err, CAVIAR_EINVAL, "bad parameter name '%s'", name);
-        if (!(p->q >= 0) || isinf(p->q) ||
-            (p->q > 0 && (p->dist.kind == CAVIAR_DIST_CATEGORICAL ||
-                          (p->dist.kind == CAVIAR_DIST_INT && p->q != floor(p->q)))))
-            return util_err(err, CAVIAR_EINVAL, "parameter '%s': q %g must be >= 0 (an integer "
-                            "for an int, 0 for a categorical)", name, p->q);
         for (size_t j = 0; j < i; j++)
             if (strcmp(o->params[j].name, name) == 0)
                 return util_err(err, CAVIAR_EINVAL, "parameter '%s' is given twice", name);
@@ -391,7 +379,6 @@ caviar_status objective_command_new(const objective_command_opts *o, objective_c
     for (size_t i = 0; i < argc && !bad; i++, c->argc++)
         bad = !(c->argv[i] = strdup(argv[i]));
     for (size_t i = 0; i < o->n_params && !bad; i++, c->n_params++) {
-        c->params[i].q = o->params[i].q;
         bad = !(c->params[i].name = strdup(o->params[i].name)) ||
               space_dist_copy(&c->params[i].dist, &o->params[i].dist, NULL) != CAVIAR_OK;
     } /* (the loop counts a failed entry too, so that _free releases what it holds) */

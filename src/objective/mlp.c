@@ -75,7 +75,7 @@ static caviar_status default_space(mlp *m, caviar_error *err)
     }
     size_t k = 0;
     p[k++] = (objective_param){"lr", {.kind = CAVIAR_DIST_FLOAT, .scale = CAVIAR_SCALE_LOG,
-                                      .low = 1e-4, .high = 1e-1}, 0};
+                                      .low = 1e-4, .high = 1e-1}};
     for (size_t i = 0; i < m->max_layers; i++) {
         char buf[32];
         snprintf(buf, sizeof buf, "units_%zu", i + 1);
@@ -87,15 +87,14 @@ static caviar_status default_space(mlp *m, caviar_error *err)
             return util_err(err, CAVIAR_ENOMEM, "out of memory");
         }
         p[k++] = (objective_param){names[i], {.kind = CAVIAR_DIST_INT, .scale = CAVIAR_SCALE_LOG,
-                                              .low = 32, .high = 1024, .step = 1}, 0};
+                                              .low = 32, .high = 1024, .step = 1}};
     }
     p[k++] = (objective_param){"batch_size", {.kind = CAVIAR_DIST_CATEGORICAL, .n_choices = 5,
-                                              .choices = batch_choices}, 0};
+                                              .choices = batch_choices}};
     p[k++] = (objective_param){"n_layers", {.kind = CAVIAR_DIST_INT, .scale = CAVIAR_SCALE_LINEAR,
-                                            .low = 1, .high = (double)m->max_layers, .step = 1},
-                               0};
+                                            .low = 1, .high = (double)m->max_layers, .step = 1}};
     p[k++] = (objective_param){"decay", {.kind = CAVIAR_DIST_CATEGORICAL, .n_choices = 2,
-                                         .choices = decay_choices}, 0};
+                                         .choices = decay_choices}};
     free(names); /* the strings now belong to p (freed in mlp_destroy) */
     m->owned = p;
     m->n_owned = k;

@@ -63,21 +63,18 @@ caviar_status objective_set_space(objective *o, const objective_param *params, s
 
 /* ---- search parameters as a sweep file defines them ------------------------------------------- */
 
-/* One search parameter of a sweep: the study samples dist (its internal values, on its scale);
- * what the objective receives is objective_param_value(): the same value, except for W&B's
- * quantised distributions (q > 0: round(x / q) q of the sampled x, W&B's definition). A
- * constant is a categorical of one choice. Names may be dotted for nested parameters
- * ("optimizer.lr"). */
+/* One search parameter of a sweep: the study samples dist on its scale; W&B's quantised
+ * distributions carry their q in dist.q, so the value stored and passed on is already
+ * round(x / q) q. A constant is a categorical of one choice. Names may be dotted for nested
+ * parameters ("optimizer.lr"). */
 struct objective_param {
     const char *name;
     caviar_dist dist;
-    double q;
 };
 
-/* Suggests p in t and returns the value the objective uses: a float's or an int's value,
- * quantised when q > 0 (W&B: round(x / q) q, then rounded to 15 significant digits so that
- * 3 x 0.1 is 0.3, not 0.30000000000000004); a categorical's number (a boolean as 0 or 1, NaN
- * for a string). A categorical's choice index goes to *choice, when not NULL (0 otherwise). */
+/* Suggests p in t and returns the value the objective uses: a float's or an int's value; a
+ * categorical's number (a boolean as 0 or 1, NaN for a string). A categorical's choice index
+ * goes to *choice, when not NULL (0 otherwise). */
 caviar_status objective_param_suggest(caviar_trial *t, const objective_param *p, double *value,
                                       size_t *choice, caviar_error *err);
 

@@ -5,9 +5,10 @@
  * before the first field or after the last:
  *
  *   dist        = numeric / categorical
- *   numeric     = ("float" / "int") SP scale SP num SP num SP num SP count
+ *   numeric     = ("float" / "int") SP scale SP num SP num SP num SP count [SP "q" SP num]
  *                                             ; low, high, step, grid_points; on the normal
- *                                             ; scales mu, sigma, step, grid_points
+ *                                             ; scales mu, sigma, step, grid_points; then a
+ *                                             ; quantum q > 0, when there is one
  *   scale       = "linear" / "log" / "one-minus-log" / "normal" / "log-normal"
  *   categorical = "categorical" SP count *(SP choice) [SP "w" *(SP num)] SP count
  *                                             ; n_choices, exactly n_choices choices, with "w"
@@ -23,6 +24,7 @@
  *   float log 1.0000000000000001e-05 1 0 0
  *   int linear 1 8 2 0
  *   float normal 0 1 0 0
+ *   float log 32 512 0 0 q 8
  *   categorical 4 s4:relu s8:leaky re n0.5 b1 0
  *   categorical 2 s4:relu s4:tanh w 0.69999999999999996 0.29999999999999999 0
  *
@@ -34,8 +36,8 @@
  * store mu and sigma in their place) and mu and sigma elsewhere. Weights come back bit for bit
  * (a categorical without them has none). A boolean choice comes back as 0 or 1.
  *
- * Older texts stay readable: the normal scales and the weights were added without changing how
- * anything else is written.
+ * Older texts stay readable: the normal scales, the weights and the quantum were added without
+ * changing how anything else is written.
  *
  * Decoding trusts nothing: every field is checked where it stands and a failure names it with
  * its byte offset ("bad high bound at byte 12"); a choice count is compared with the length of
@@ -122,6 +124,8 @@ static void encode_into(writer *w, const caviar_dist *d)
     int normal = d->scale == CAVIAR_SCALE_NORMAL || d->scale == CAVIAR_SCALE_LOG_NORMAL;
     putf(w, "%s %s %.17g %.17g %.17g %zu", kind, caviar_scale_name(d->scale),
          normal ? d->mu : d->low, normal ? d->sigma : d->high, d->step, d->grid_points);
+    if (d->q != 0)
+        putf(w, " q %.17g", d->q);
 }
 
 char *space_dist_encode(const caviar_dist *d)
@@ -341,9 +345,14 @@ static caviar_status decode_numeric(reader *r, caviar_dist *out)
                (st = next_num(r, "high bound", &out->high)) != CAVIAR_OK) {
         return st;
     }
-    if ((st = next_num(r, "step", &out->step)) != CAVIAR_OK)
+    if ((st = next_num(r, "step", &out->step)) != CAVIAR_OK ||
+        (st = next_count(r, "grid points", &out->grid_points)) != CAVIAR_OK)
         return st;
-    return next_count(r, "grid points", &out->grid_points);
+    size_t at = r->pos + (r->text[r->pos] == ' ');
+    if (!field_is(r, at, field_end(r, at), "q"))
+        return CAVIAR_OK;
+    r->pos = at + 1;
+    return next_num(r, "quantum", &out->q);
 }
 
 /* The weights after the choices, when the next field is "w": exactly n numbers. On failure

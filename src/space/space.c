@@ -20,6 +20,11 @@
  * good to about 1e-16 relative. from_unit clamps u to [1e-12, 1 - 1e-12] first (|z| <= 7.03):
  * v stays finite, and what is lost is 2e-12 of probability in the far tails.
  *
+ * A quantum q (W&B's q, FLOAT without a step only) rounds what from_unit gives to the nearest
+ * multiple of q, halves to even, after the scale has done its work: the distribution is the
+ * scale's, pushed through the rounding, as W&B defines q_uniform, q_log_uniform and q_normal.
+ * k q is kept to 15 significant digits, so that q 0.1 gives 0.3 and not 0.30000000000000004.
+ *
  * Invariant: for an admissible internal value x, from_unit(to_unit(x)) == x for every discrete
  * distribution (a weighted choice of weight 0 excepted: it owns no u, so no u gives it), and to
  * within rounding for continuous ones.
@@ -222,6 +227,13 @@ caviar_status caviar_dist_check(const caviar_dist *d, const char *name, caviar_e
         return util_err(err, CAVIAR_EINVAL, "parameter '%s': unknown distribution kind %d", name,
                         (int)d->kind);
     const char *kind = kind_name(d->kind);
+    if (!isfinite(d->q) || d->q < 0)
+        return util_err(err, CAVIAR_EINVAL, "parameter '%s': q %g must be a number >= 0", name,
+                        d->q);
+    if (d->q != 0 && (d->kind != CAVIAR_DIST_FLOAT || d->step != 0))
+        return util_err(err, CAVIAR_EINVAL, "parameter '%s': a quantum q is for floats without "
+                                            "a step, got q %g on %s%s", name, d->q, kind,
+                        d->step != 0 ? " with a step" : "");
     if (normal_scale(d->scale)) {
         const char *scale = caviar_scale_name(d->scale);
         if (d->kind != CAVIAR_DIST_FLOAT)
@@ -384,10 +396,31 @@ double caviar_dist_to_unit(const caviar_dist *d, double x)
         return clamp01((fwd(d->scale, x) - lo) / (hi - lo));
     }
     double lo = fwd(d->scale, d->low), hi = fwd(d->scale, d->high);
+    x = x < d->low ? d->low : x > d->high ? d->high : x; /* a quantised value may lie outside */
     return clamp01((fwd(d->scale, x) - lo) / (hi - lo));
 }
 
+/* x rounded to the nearest multiple of d->q, halves to even (x itself without a quantum). */
+static double quantise(const caviar_dist *d, double x)
+{
+    if (!(d->q > 0))
+        return x;
+    /* k q carries q's representation error (3 x 0.1 = 0.30000000000000004): 15 significant
+     * digits, which a double holds exactly, give the decimal multiple back. */
+    char text[32];
+    snprintf(text, sizeof text, "%.15g", nearbyint(x / d->q) * d->q);
+    double v = strtod(text, NULL);
+    return v == 0 ? 0.0 : v; /* no -0 */
+}
+
+static double from_unit(const caviar_dist *d, double u);
+
 double caviar_dist_from_unit(const caviar_dist *d, double u)
+{
+    return quantise(d, from_unit(d, u));
+}
+
+static double from_unit(const caviar_dist *d, double u)
 {
     u = clamp01(u);
     if (d->kind == CAVIAR_DIST_CATEGORICAL) {
@@ -433,6 +466,14 @@ int caviar_dist_contains(const caviar_dist *d, double x)
             return 0;
         return fmod(x - d->low, int_step(d)) == 0.0;
     case CAVIAR_DIST_FLOAT:
+        if (d->q > 0) { /* a multiple of q, within q/2 of the range on a bounded scale */
+            if (fabs(x - quantise(d, x)) > 1e-9 * (fabs(x) + d->q))
+                return 0;
+            if (normal_scale(d->scale))
+                return d->scale == CAVIAR_SCALE_NORMAL || x >= 0;
+            double slack = 0.5 * d->q * (1 + 1e-9);
+            return x >= d->low - slack && x <= d->high + slack;
+        }
         if (normal_scale(d->scale)) /* unbounded: any finite value (positive for log-normal) */
             return d->scale == CAVIAR_SCALE_NORMAL || x > 0;
         if (x < d->low || x > d->high)
@@ -448,7 +489,7 @@ int caviar_dist_contains(const caviar_dist *d, double x)
 
 int caviar_dist_equal(const caviar_dist *a, const caviar_dist *b)
 {
-    if (a->kind != b->kind)
+    if (a->kind != b->kind || a->q != b->q)
         return 0;
     if (a->kind == CAVIAR_DIST_CATEGORICAL) {
         if (a->n_choices != b->n_choices)
@@ -565,16 +606,20 @@ const char *space_describe(const caviar_dist *d, char *buf, size_t len)
             snprintf(buf + at, len - at, "}");
         return buf;
     }
+    int n;
     if (normal_scale(d->scale)) {
-        snprintf(buf, len, "%s %s(mu %g, sigma %g)", kind_name(d->kind),
-                 caviar_scale_name(d->scale), d->mu, d->sigma);
-        return buf;
+        n = snprintf(buf, len, "%s %s(mu %g, sigma %g)", kind_name(d->kind),
+                     caviar_scale_name(d->scale), d->mu, d->sigma);
+    } else {
+        n = snprintf(buf, len, "%s in [%g, %g]", kind_name(d->kind), d->low, d->high);
+        if (d->step > 0 && !(d->kind == CAVIAR_DIST_INT && d->step == 1) && n > 0 &&
+            (size_t)n < len)
+            n += snprintf(buf + n, len - (size_t)n, " step %g", d->step);
+        if (d->scale != CAVIAR_SCALE_LINEAR && n > 0 && (size_t)n < len)
+            n += snprintf(buf + n, len - (size_t)n, " (%s)", caviar_scale_name(d->scale));
     }
-    int n = snprintf(buf, len, "%s in [%g, %g]", kind_name(d->kind), d->low, d->high);
-    if (d->step > 0 && !(d->kind == CAVIAR_DIST_INT && d->step == 1) && n > 0 && (size_t)n < len)
-        n += snprintf(buf + n, len - (size_t)n, " step %g", d->step);
-    if (d->scale != CAVIAR_SCALE_LINEAR && n > 0 && (size_t)n < len)
-        snprintf(buf + n, len - (size_t)n, " (%s)", caviar_scale_name(d->scale));
+    if (d->q > 0 && n > 0 && (size_t)n < len)
+        snprintf(buf + n, len - (size_t)n, " q %g", d->q);
     return buf;
 }
 
