@@ -76,7 +76,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t i = 0; i < s.n_params; i++) {
         const objective_param *p = &s.params[i];
         CHECK(caviar_dist_check(&p->dist, p->name, NULL) == CAVIAR_OK);
-        CHECK(p->q >= 0);
         CHECK(s.param_pos[i].line >= 1 && s.param_pos[i].column >= 1);
         for (size_t j = 0; j < i; j++)
             CHECK(strcmp(s.params[j].name, p->name) != 0);
