@@ -212,6 +212,15 @@ caviar_status caviar_study_refresh(caviar_study *study, caviar_error *err);
 /* This process's worker id, as recorded with the trials it runs ("host:pid:random"). */
 const char *caviar_study_worker(const caviar_study *study);
 
+/* Named blobs of the study, kept in its storage beside the trials and seen by every worker
+ * (model checkpoints: panda's days, PBT's members). put replaces a blob of the same key; get
+ * gives a malloc'd copy in *data (the caller frees it) of *len bytes, CAVIAR_EMISSING when
+ * there is none. Deleting the study deletes them. */
+caviar_status caviar_study_put_blob(caviar_study *study, const char *key, const void *data,
+                                    size_t len, caviar_error *err);
+caviar_status caviar_study_get_blob(caviar_study *study, const char *key, void **data,
+                                    size_t *len, caviar_error *err);
+
 /* ---- trials ------------------------------------------------------------------------------- */
 
 uint64_t caviar_trial_number(const caviar_trial *trial);

@@ -414,12 +414,9 @@ static void check_mirror(store *s, int64_t id, store_history *h, const char *whe
 
 /* ---- schema versions ---------------------------------------------------------------------------- */
 
-/* Sets caviar_meta's schema_version behind the store's back, with the engine's own client. */
-static void set_schema_version(const char *version)
+/* Runs sql behind the store's back, with the engine's own client. */
+static void exec_sql(const char *sql)
 {
-    char sql[128];
-    snprintf(sql, sizeof sql, "UPDATE caviar_meta SET value = '%s' WHERE key = 'schema_version'",
-             version);
     if (g_type == &store_sqlite) {
         sqlite3 *db = NULL;
         assert_int_equal(sqlite3_open(g_url + strlen("sqlite:"), &db), SQLITE_OK);
@@ -433,6 +430,14 @@ static void set_schema_version(const char *version)
         PQclear(r);
         PQfinish(c);
     }
+}
+
+static void set_schema_version(const char *version)
+{
+    char sql[128];
+    snprintf(sql, sizeof sql, "UPDATE caviar_meta SET value = '%s' WHERE key = 'schema_version'",
+             version);
+    exec_sql(sql);
 }
 
 /* A database written by another schema version is refused with a clear message, and nothing
@@ -451,10 +456,20 @@ static void test_schema_version(void **state)
     store_redact(g_url, shown, sizeof shown);
     assert_int_equal(g_type->open(g_url, &s, &err), CAVIAR_EFORMAT);
     snprintf(want, sizeof want, "%s holds a caviar study database of schema version 999; this "
-             "caviar reads version 1\nhint: use the caviar that wrote it, or another database",
+             "caviar reads version 2\nhint: use the caviar that wrote it, or another database",
              shown);
     assert_string_equal(err.msg, want);
+    set_schema_version("2");
+    s = open_store();
+    g_type->close(s);
+    /* A version 1 database (no blobs table) is upgraded in place: its study is still there and
+     * takes blobs. */
+    exec_sql("DROP TABLE blobs");
     set_schema_version("1");
+    s = open_store();
+    int64_t id = open_study(s, "schema");
+    OK(g_type->put_blob(s, id, "k", "v", 1, &err));
+    g_type->close(s);
     s = open_store();
     g_type->close(s);
     if (g_type == &store_sqlite) {
@@ -1559,6 +1574,67 @@ static void check_no_rows(int64_t id)
     }
 }
 
+/* Blobs: bytes back exactly (zeros and every byte value, a few MB, empty), replaced by key,
+ * per study, missing ones EMISSING, gone with their study, and no version change. */
+static void test_blobs(void **state)
+{
+    (void)state;
+    caviar_error err;
+    store *s = open_store();
+    int64_t a = open_study(s, "blobs a"), b = open_study(s, "blobs b");
+    size_t big = 3u << 20;
+    unsigned char *data = malloc(big);
+    assert_non_null(data);
+    for (size_t i = 0; i < big; i++)
+        data[i] = (unsigned char)(i * 2654435761u >> 13);
+    memset(data, 0, 1000);
+    store_history h;
+    store_history_init(&h);
+    sync_h(s, a, &h);
+    uint64_t version = h.version;
+    OK(g_type->put_blob(s, a, "day/1", data, big, &err));
+    OK(g_type->put_blob(s, a, "empty", "", 0, &err));
+    OK(g_type->put_blob(s, b, "day/1", "other", 5, &err));
+    void *got;
+    size_t len;
+    OK(g_type->get_blob(s, a, "day/1", &got, &len, &err));
+    assert_int_equal(len, big);
+    assert_memory_equal(got, data, big);
+    free(got);
+    OK(g_type->get_blob(s, a, "empty", &got, &len, &err));
+    assert_int_equal(len, 0);
+    free(got);
+    for (size_t n = 0; n < 7; n++) { /* every padding of the text form */
+        OK(g_type->put_blob(s, a, "small", data + 1000 - n, n + 1, &err));
+        OK(g_type->get_blob(s, a, "small", &got, &len, &err));
+        assert_int_equal(len, n + 1);
+        assert_memory_equal(got, data + 1000 - n, n + 1);
+        free(got);
+    }
+    OK(g_type->put_blob(s, a, "day/1", "replaced", 8, &err));
+    OK(g_type->get_blob(s, a, "day/1", &got, &len, &err));
+    assert_int_equal(len, 8);
+    assert_memory_equal(got, "replaced", 8);
+    free(got);
+    OK(g_type->get_blob(s, b, "day/1", &got, &len, &err));
+    assert_memory_equal(got, "other", 5);
+    free(got);
+    got = (void *)1;
+    FAILS(g_type->get_blob(s, a, "day/2", &got, &len, &err), CAVIAR_EMISSING, "day/2");
+    assert_null(got);
+    assert_int_equal(len, 0);
+    sync_h(s, a, &h);
+    assert_true(h.version == version);
+    store_history_release(&h);
+    OK(g_type->delete_study(s, study_name("blobs a"), &err));
+    a = open_study(s, "blobs a");
+    FAILS(g_type->get_blob(s, a, "day/1", &got, &len, &err), CAVIAR_EMISSING, "day/1");
+    OK(g_type->get_blob(s, b, "day/1", &got, &len, &err));
+    free(got);
+    free(data);
+    g_type->close(s);
+}
+
 static void test_delete_study(void **state)
 {
     (void)state;
@@ -2639,6 +2715,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_find, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_study, setup, teardown),
         cmocka_unit_test_setup_teardown(test_schema_version, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_blobs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_add_param, setup, teardown),
         cmocka_unit_test_setup_teardown(test_enqueue_claim, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_running, setup, teardown),

@@ -23,8 +23,16 @@ typedef struct mem_counter {
     uint64_t value;
 } mem_counter;
 
+typedef struct mem_blob {
+    char *key;
+    void *data;
+    size_t len;
+} mem_blob;
+
 typedef struct mem_study {
     store_study info;
+    mem_blob *blobs;
+    size_t n_blobs;
     store_history h;
     char **worker;        /* by trial: who runs it (RUNNING), NULL otherwise */
     double *beat;         /* by trial: its last heartbeat */
@@ -79,6 +87,11 @@ static void study_release(mem_study *st)
     for (size_t c = 0; c < st->n_counters; c++)
         free(st->counters[c].name);
     free(st->counters);
+    for (size_t b = 0; b < st->n_blobs; b++) {
+        free(st->blobs[b].key);
+        free(st->blobs[b].data);
+    }
+    free(st->blobs);
     memset(st, 0, sizeof *st);
 }
 
@@ -623,6 +636,64 @@ static caviar_status mem_sync(store *s, int64_t study, store_history *h, caviar_
     return CAVIAR_OK;
 }
 
+static mem_blob *blob_named(mem_study *st, const char *key)
+{
+    for (size_t i = 0; i < st->n_blobs; i++)
+        if (strcmp(st->blobs[i].key, key) == 0)
+            return &st->blobs[i];
+    return NULL;
+}
+
+static caviar_status mem_put_blob(store *s, int64_t study, const char *key, const void *data,
+                                  size_t len, caviar_error *err)
+{
+    mem_study *st = study_at(s, study);
+    if (!st)
+        return gone(study, err);
+    void *copy = malloc(len ? len : 1);
+    if (!copy)
+        return util_err(err, CAVIAR_ENOMEM, "cannot store '%s': out of memory", key);
+    if (len)
+        memcpy(copy, data, len);
+    mem_blob *b = blob_named(st, key);
+    if (!b) {
+        mem_blob *more = realloc(st->blobs, (st->n_blobs + 1) * sizeof *more);
+        char *k = strdup(key);
+        if (more)
+            st->blobs = more;
+        if (!more || !k) {
+            free(copy);
+            free(k);
+            return util_err(err, CAVIAR_ENOMEM, "cannot store '%s': out of memory", key);
+        }
+        b = &st->blobs[st->n_blobs++];
+        *b = (mem_blob){.key = k};
+    }
+    free(b->data);
+    b->data = copy;
+    b->len = len;
+    return CAVIAR_OK;
+}
+
+static caviar_status mem_get_blob(store *s, int64_t study, const char *key, void **data,
+                                  size_t *len, caviar_error *err)
+{
+    *data = NULL;
+    *len = 0;
+    mem_study *st = study_at(s, study);
+    if (!st)
+        return gone(study, err);
+    const mem_blob *b = blob_named(st, key);
+    if (!b)
+        return util_err(err, CAVIAR_EMISSING, "the study holds no '%s'", key);
+    if (!(*data = malloc(b->len ? b->len : 1)))
+        return util_err(err, CAVIAR_ENOMEM, "cannot read '%s': out of memory", key);
+    if (b->len)
+        memcpy(*data, b->data, b->len);
+    *len = b->len;
+    return CAVIAR_OK;
+}
+
 const store_type store_memory = {
     .name = "memory",
     .accepts = mem_accepts,
@@ -647,4 +718,6 @@ const store_type store_memory = {
     .reap = mem_reap,
     .count = mem_count,
     .sync = mem_sync,
+    .put_blob = mem_put_blob,
+    .get_blob = mem_get_blob,
 };

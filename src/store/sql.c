@@ -13,6 +13,9 @@
  *   trial_values  (study, number, seq) -> step, value   (seq: order of arrival; step unique)
  *   trial_attrs   (study, number, key) -> value
  *   counters      (study, name) -> value
+ *   blobs         (study, key) -> data (base64 text: checkpoints of panda days and PBT members)
+ * Version 2 added blobs; a version 1 database is upgraded when opened (the table is created and
+ * the version row rewritten in one transaction).
  *
  * Versions. Every transaction that changes what a mirror shows ends by bumping the study's
  * version (UPDATE studies ... RETURNING version) and stamping the trials it changed with it.
@@ -283,6 +286,8 @@ static const char *const schema[] = {
     "CREATE TABLE IF NOT EXISTS counters ("
     " study BIGINT NOT NULL, name TEXT NOT NULL, value BIGINT NOT NULL,"
     " PRIMARY KEY (study, name))",
+    "CREATE TABLE IF NOT EXISTS blobs ("
+    " study BIGINT NOT NULL, key TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (study, key))",
     NULL};
 
 typedef struct open_arg {
@@ -328,6 +333,12 @@ static caviar_status open_body(txn *t, void *arg)
                 NULL, 0)) != CAVIAR_OK)
         return st;
     const char *found = t->s->res.rows ? sql_get_text(&t->s->res, 0, 0) : NULL;
+    if (found && strcmp(found, "1") == 0) { /* version 1 lacks only the blobs: upgrade */
+        if ((st = Q(t, NULL, "UPDATE caviar_meta SET value = $1 WHERE key = 'schema_version'",
+                    sql_text(version))) != CAVIAR_OK)
+            return st;
+        found = version;
+    }
     if (!found || strcmp(found, version) != 0)
         return util_err(t->err, CAVIAR_EFORMAT,
                         "%s holds a caviar study database of schema version %s; this caviar "
@@ -563,7 +574,8 @@ static caviar_status sql_list_studies(store *base, store_study_list *out, caviar
 static const char *const study_rows[] = {
     "DELETE FROM trial_params WHERE study = $1", "DELETE FROM trial_values WHERE study = $1",
     "DELETE FROM trial_attrs WHERE study = $1",  "DELETE FROM params WHERE study = $1",
-    "DELETE FROM counters WHERE study = $1",     NULL};
+    "DELETE FROM counters WHERE study = $1",     "DELETE FROM blobs WHERE study = $1",
+    NULL};
 
 #define DELETE_ROUNDS 1000
 
@@ -1009,6 +1021,78 @@ static caviar_status sql_finish(store *base, int64_t study, uint64_t number,
     return transaction((sql_store *)base, SQL_WRITE, finish_body, &a, err);
 }
 
+/* ---- blobs: base64 text, outside the versions (no sampler reads them) ---- */
+
+typedef struct blob_arg {
+    int64_t study;
+    const char *key;
+    const char *text; /* put: the encoding */
+    void *data;       /* get: the decoded bytes */
+    size_t len;
+} blob_arg;
+
+static caviar_status put_blob_body(txn *t, void *arg)
+{
+    blob_arg *a = arg;
+    sql_result *r = &t->s->res;
+    caviar_status st = Q(t, r, "SELECT id FROM studies WHERE id = $1", sql_int(a->study));
+    if (st != CAVIAR_OK)
+        return st;
+    if (!r->rows)
+        return util_err(t->err, CAVIAR_EINVAL, "study %lld does not exist", (long long)a->study);
+    return Q(t, NULL,
+             "INSERT INTO blobs (study, key, data) VALUES ($1, $2, $3)"
+             " ON CONFLICT (study, key) DO UPDATE SET data = excluded.data",
+             sql_int(a->study), sql_text(a->key), sql_text(a->text));
+}
+
+static caviar_status sql_put_blob(store *base, int64_t study, const char *key, const void *data,
+                                  size_t len, caviar_error *err)
+{
+    char *text = util_base64_encode(data, len);
+    if (!text)
+        return util_err(err, CAVIAR_ENOMEM, "cannot store '%s' (%zu bytes): out of memory", key,
+                        len);
+    blob_arg a = {.study = study, .key = key, .text = text};
+    caviar_status st = transaction((sql_store *)base, SQL_WRITE, put_blob_body, &a, err);
+    free(text);
+    return st;
+}
+
+static caviar_status get_blob_body(txn *t, void *arg)
+{
+    blob_arg *a = arg;
+    sql_result *r = &t->s->res;
+    free(a->data);
+    a->data = NULL;
+    caviar_status st = Q(t, r, "SELECT data FROM blobs WHERE study = $1 AND key = $2",
+                         sql_int(a->study), sql_text(a->key));
+    if (st != CAVIAR_OK)
+        return st;
+    if (!r->rows)
+        return util_err(t->err, CAVIAR_EMISSING, "the study holds no '%s'", a->key);
+    const char *text = sql_get_text(r, 0, 0);
+    if (!text || util_base64_decode(text, &a->data, &a->len) != 0)
+        return util_err(t->err, CAVIAR_EFORMAT, "the study's '%s' is not base64 text (or out "
+                        "of memory)", a->key);
+    return CAVIAR_OK;
+}
+
+static caviar_status sql_get_blob(store *base, int64_t study, const char *key, void **data,
+                                  size_t *len, caviar_error *err)
+{
+    blob_arg a = {.study = study, .key = key};
+    caviar_status st = transaction((sql_store *)base, SQL_READ, get_blob_body, &a, err);
+    if (st != CAVIAR_OK) {
+        free(a.data);
+        a.data = NULL;
+        a.len = 0;
+    }
+    *data = a.data;
+    *len = a.len;
+    return st;
+}
+
 typedef struct count_arg {
     int64_t study;
     const char *name;
@@ -1327,6 +1411,7 @@ static caviar_status postgres_open(const char *url, store **out, caviar_error *e
     .add_param = sql_add_param, .enqueue = sql_enqueue, .claim_waiting = sql_claim_waiting,     \
     .create_running = sql_create_running, .set_param = sql_set_param, .report = sql_report,     \
     .set_attr = sql_set_attr, .finish = sql_finish, .get_count = sql_get_count,                 \
+    .put_blob = sql_put_blob, .get_blob = sql_get_blob,                                         \
     .heartbeat = sql_heartbeat, .abandon = sql_abandon, .reap = sql_reap, .count = sql_count,   \
     .sync = sql_sync
 

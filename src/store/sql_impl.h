@@ -27,7 +27,7 @@
 
 #include "store.h"
 
-#define SQL_SCHEMA_VERSION 1
+#define SQL_SCHEMA_VERSION 2
 #define SQL_RETRY_SECONDS 120.0
 
 typedef enum sql_type { SQL_NULL, SQL_INT, SQL_REAL, SQL_TEXT } sql_type;

@@ -204,6 +204,14 @@ typedef struct store_type {
     caviar_status (*reap)(store *s, int64_t study, double grace, unsigned max_retries,
                           size_t *n_reaped, caviar_error *err);
     caviar_status (*count)(store *s, int64_t study, store_counts *out, caviar_error *err);
+    /* A named blob of the study (checkpoints of panda days and PBT members): put replaces
+     * one of the same key; get gives a malloc'd copy (the caller frees it), CAVIAR_EMISSING
+     * when there is none. Blobs change no version: samplers never read them, and sync does
+     * not fetch them. Deleting the study deletes its blobs. */
+    caviar_status (*put_blob)(store *s, int64_t study, const char *key, const void *data,
+                              size_t len, caviar_error *err);
+    caviar_status (*get_blob)(store *s, int64_t study, const char *key, void **data,
+                              size_t *len, caviar_error *err);
     /* Brings h up to date with the study's parameters and trials. */
     caviar_status (*sync)(store *s, int64_t study, store_history *h, caviar_error *err);
 } store_type;

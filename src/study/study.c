@@ -241,6 +241,18 @@ const char *caviar_study_worker(const caviar_study *s)
     return s->worker;
 }
 
+caviar_status caviar_study_put_blob(caviar_study *s, const char *key, const void *data,
+                                    size_t len, caviar_error *err)
+{
+    return s->stype->put_blob(s->st, s->id, key, data, len, err);
+}
+
+caviar_status caviar_study_get_blob(caviar_study *s, const char *key, void **data, size_t *len,
+                                    caviar_error *err)
+{
+    return s->stype->get_blob(s->st, s->id, key, data, len, err);
+}
+
 caviar_study *caviar_study_new(const caviar_study_opts *opts, caviar_error *err)
 {
     caviar_study_opts defaults;

@@ -464,3 +464,80 @@ caviar_status util_settings_finish(util_settings *s, const char *const *known, c
     }
     return CAVIAR_OK;
 }
+
+/* ---- base64 ---- */
+
+static const char b64_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+char *util_base64_encode(const void *data, size_t len)
+{
+    const unsigned char *in = data;
+    if (len > (SIZE_MAX - 1) / 4 * 3 - 3)
+        return NULL;
+    size_t n = (len + 2) / 3 * 4;
+    char *out = malloc(n + 1), *o = out;
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < len; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16;
+        if (i + 1 < len)
+            v |= (uint32_t)in[i + 1] << 8;
+        if (i + 2 < len)
+            v |= in[i + 2];
+        *o++ = b64_alphabet[v >> 18 & 63];
+        *o++ = b64_alphabet[v >> 12 & 63];
+        *o++ = i + 1 < len ? b64_alphabet[v >> 6 & 63] : '=';
+        *o++ = i + 2 < len ? b64_alphabet[v & 63] : '=';
+    }
+    *o = '\0';
+    return out;
+}
+
+static int b64_value(char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    return c == '+' ? 62 : c == '/' ? 63 : -1;
+}
+
+int util_base64_decode(const char *text, void **out, size_t *len)
+{
+    *out = NULL;
+    *len = 0;
+    size_t n = strlen(text);
+    if (n % 4 != 0)
+        return -1;
+    size_t pad = n && text[n - 1] == '=' ? (text[n - 2] == '=' ? 2 : 1) : 0;
+    size_t bytes = n / 4 * 3 - pad;
+    unsigned char *buf = malloc(bytes ? bytes : 1);
+    if (!buf)
+        return -1;
+    size_t at = 0;
+    for (size_t i = 0; i < n; i += 4) {
+        int last = i + 4 == n;
+        int v[4];
+        for (int k = 0; k < 4; k++) {
+            v[k] = b64_value(text[i + k]);
+            /* '=' only as the padding of the last group */
+            if (v[k] < 0 && !(last && text[i + k] == '=' && k >= 4 - (int)pad)) {
+                free(buf);
+                return -1;
+            }
+        }
+        uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 |
+                     (uint32_t)(v[2] < 0 ? 0 : v[2]) << 6 | (uint32_t)(v[3] < 0 ? 0 : v[3]);
+        buf[at++] = (unsigned char)(w >> 16);
+        if (at < bytes)
+            buf[at++] = (unsigned char)(w >> 8);
+        if (at < bytes)
+            buf[at++] = (unsigned char)w;
+    }
+    *out = buf;
+    *len = bytes;
+    return 0;
+}

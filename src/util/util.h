@@ -111,6 +111,13 @@ void util_json_bool(util_json *j, const char *key, int value);
 void util_json_end(util_json *j); /* writes "}\n" and flushes */
 void util_json_escape(FILE *out, const char *s);
 
+/* ---- base64 (RFC 4648, with padding): bytes as text for TEXT columns ---------------------------- */
+/* A malloc'd NUL-terminated encoding of data[0 .. len); NULL when out of memory. */
+char *util_base64_encode(const void *data, size_t len);
+/* Decodes exactly a text written by util_base64_encode (no spaces, padded) into a malloc'd
+ * buffer of *len bytes; -1 on malformed text or out of memory (*out NULL). */
+int util_base64_decode(const char *text, void **out, size_t *len);
+
 /* ---- time ------------------------------------------------------------------------------------ */
 /* Seconds from an arbitrary fixed point, monotonic. */
 double util_now(void);
