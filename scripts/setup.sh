@@ -10,6 +10,7 @@ packages=(
   libsqlite3-dev                     # the default study database
   libpq-dev                          # PostgreSQL studies shared by many machines
   libyaml-dev                        # sweep files
+  libedit-dev                        # the panda prompt: line editing and history (BSD licence)
   postgresql                         # a real server for the storage tests (started by them)
   libcmocka-dev                      # unit tests
   dataset-fashion-mnist              # the main job's data

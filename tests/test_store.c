@@ -2092,7 +2092,7 @@ static void test_concurrent_reap(void **state)
     family_end(&f);
     size_t n_reaped = 0;
     for (int k = 0; k < N_REAPERS; k++) {
-        size_t n;
+        size_t n = 0;
         if (!f.text[k] || sscanf(f.text[k], "R %zu", &n) != 1)
             fail_msg("reaper %d said '%s'", k, f.text[k] ? f.text[k] : "");
         n_reaped += n;

@@ -63,7 +63,7 @@ static void run(const char *sampler, const char *settings, uint64_t seed, int n,
         caviar_trial *t = caviar_study_ask(s, &err);
         if (!t)
             fail_msg("ask: %s", err.msg);
-        double xv, cv;
+        double xv = 0, cv = 0;
         if (caviar_trial_suggest(t, "x", &x, &xv, &err) != CAVIAR_OK ||
             caviar_trial_suggest(t, "choice", &cat, &cv, &err) != CAVIAR_OK)
             fail_msg("suggest: %s", err.msg);

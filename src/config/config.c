@@ -47,7 +47,7 @@ static const char *const top_keys[] = {
     "entity", "project", "name", "description", "controller",
     /* caviar's */
     "sampler", "pruner", "budget", "jobs", "storage", "study", "seed", "retries", "objective",
-    NULL};
+    "panda", NULL};
 
 /* W&B keys that exist but have no meaning without W&B's servers or its other engines. */
 static const char *const wandb_unsupported[] = {"scheduler", "metrics", "job", "image_uri",
@@ -65,7 +65,8 @@ config_pos cfg_pos(const yaml_node_t *n)
     return p;
 }
 
-static caviar_status fail_at(cfg_ctx *c, config_pos p, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static caviar_status fail_at(cfg_ctx *c, config_pos p,
+                                                                   const char *fmt, va_list ap)
 {
     char msg[CAVIAR_ERRMSG_LEN];
     vsnprintf(msg, sizeof msg, fmt, ap);
@@ -817,19 +818,20 @@ static caviar_status read_budget(cfg_ctx *c, const yaml_node_t *n, int *has_tria
     return CAVIAR_OK;
 }
 
-/* objective: a mapping kept as text: nested mappings give dotted keys, lists of scalars their
- * items joined by commas. */
-static caviar_status read_objective(cfg_ctx *c, const yaml_node_t *n, const char *prefix,
-                                    int depth)
+/* objective: and panda: mappings kept as text (into *list, *count; what names the key):
+ * nested mappings give dotted keys, lists of scalars their items joined by commas. */
+static caviar_status read_entries(cfg_ctx *c, const yaml_node_t *n, const char *what,
+                                  config_entry **list, size_t *count, const char *prefix,
+                                  int depth)
 {
-    config_sweep *out = c->out;
+    char title[64];
+    snprintf(title, sizeof title, "a mapping of %s", what);
     cfg_map m;
-    caviar_status st = cfg_map_open(c, n, depth ? "a mapping of objective" : "objective", NULL,
-                                    &m);
+    caviar_status st = cfg_map_open(c, n, depth ? title : what, NULL, &m);
     if (st != CAVIAR_OK)
         return st;
     if (depth >= CONFIG_MAX_PARAM_DEPTH)
-        return cfg_fail(c, n, "objective is nested more than %d levels deep",
+        return cfg_fail(c, n, "%s is nested more than %d levels deep", what,
                         CONFIG_MAX_PARAM_DEPTH);
     for (const yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
          p++) {
@@ -840,37 +842,37 @@ static caviar_status read_objective(cfg_ctx *c, const yaml_node_t *n, const char
         cfg_key_text(k, key, sizeof key);
         snprintf(full, sizeof full, "%s%s%s", prefix, *prefix ? "." : "", key);
         if (v->type == YAML_MAPPING_NODE) {
-            if ((st = read_objective(c, v, full, depth + 1)) != CAVIAR_OK)
+            if ((st = read_entries(c, v, what, list, count, full, depth + 1)) != CAVIAR_OK)
                 return st;
             continue;
         }
-        if (out->n_objective >= CONFIG_MAX_ITEMS)
-            return cfg_fail(c, k, "objective has more than %d keys", CONFIG_MAX_ITEMS);
-        config_entry *grown = realloc(out->objective, (out->n_objective + 1) * sizeof *grown);
+        if (*count >= CONFIG_MAX_ITEMS)
+            return cfg_fail(c, k, "%s has more than %d keys", what, CONFIG_MAX_ITEMS);
+        config_entry *grown = realloc(*list, (*count + 1) * sizeof *grown);
         if (!grown)
             return cfg_nomem(c);
-        out->objective = grown;
-        config_entry *e = &out->objective[out->n_objective];
+        *list = grown;
+        config_entry *e = &(*list)[*count];
         memset(e, 0, sizeof *e);
         e->key_pos = cfg_pos(k);
         e->value_pos = cfg_pos(v);
         if (!(e->key = cfg_strdup(full)))
             return cfg_nomem(c);
-        out->n_objective++;
-        snprintf(about, sizeof about, "objective '%s'", full);
+        (*count)++;
+        snprintf(about, sizeof about, "%s '%s'", what, full);
         if (v->type == YAML_SCALAR_NODE) {
             if ((st = cfg_text(c, v, about, &e->value)) != CAVIAR_OK)
                 return st;
             continue;
         }
         /* A list of scalars. */
-        size_t len = 0, count = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
-        if (count == 0)
+        size_t len = 0, items = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+        if (items == 0)
             return cfg_fail(c, v, "expected a value for %s, got an empty list", about);
-        if (count > CONFIG_MAX_ITEMS)
-            return cfg_fail(c, v, "%s has %zu items; at most %d are allowed", about, count,
+        if (items > CONFIG_MAX_ITEMS)
+            return cfg_fail(c, v, "%s has %zu items; at most %d are allowed", about, items,
                             CONFIG_MAX_ITEMS);
-        for (size_t i = 0; i < count; i++) {
+        for (size_t i = 0; i < items; i++) {
             const yaml_node_t *item = cfg_node(c, v->data.sequence.items.start[i], v);
             char *text = NULL;
             if (!item)
@@ -1057,7 +1059,8 @@ static caviar_status read_sweep(cfg_ctx *c, const yaml_node_t *root)
                                               "both be given: a trial runs one or the other",
                             program_key ? "program" : "command");
         out->has_objective = 1;
-        if ((st = read_objective(c, v, "", 0)) != CAVIAR_OK)
+        if ((st = read_entries(c, v, "objective", &out->objective, &out->n_objective, "", 0)) !=
+            CAVIAR_OK)
             return st;
     } else if (!out->program && (!command_at || uses_program)) {
         if (command_at)
@@ -1065,6 +1068,13 @@ static caviar_status read_sweep(cfg_ctx *c, const yaml_node_t *root)
                                            "program key; expected program: SCRIPT");
         return cfg_fail(c, root, "missing key 'program' (the training script to run), or "
                                  "caviar's objective: for the built-in trainer");
+    }
+
+    /* A panda session (caviar panda): its settings, read by src/panda. */
+    if ((v = cfg_map_get(c, &m, "panda", NULL))) {
+        out->has_panda = 1;
+        if ((st = read_entries(c, v, "panda", &out->panda, &out->n_panda, "", 0)) != CAVIAR_OK)
+            return st;
     }
 
     /* How to search: the sampler. */
@@ -1091,6 +1101,9 @@ static caviar_status read_sweep(cfg_ctx *c, const yaml_node_t *root)
         sampler_at = method_at;
         const char *implied = strcmp(out->method, "bayes") == 0 ? "tpe" : out->method;
         if (!(out->sampler = cfg_strdup(implied)) || !(out->sampler_settings = cfg_strdup("")))
+            return cfg_nomem(c);
+    } else if (out->has_panda) { /* one model, or a population drawn at random */
+        if (!(out->sampler = cfg_strdup("random")) || !(out->sampler_settings = cfg_strdup("")))
             return cfg_nomem(c);
     } else {
         return cfg_fail(c, root, "missing key 'method' (grid, random or bayes), or caviar's "
@@ -1323,6 +1336,11 @@ void config_release(config_sweep *c)
         free(c->objective[i].value);
     }
     free(c->objective);
+    for (size_t i = 0; i < c->n_panda; i++) {
+        free(c->panda[i].key);
+        free(c->panda[i].value);
+    }
+    free(c->panda);
     free(c->metric);
     for (size_t i = 0; i < c->n_params; i++) {
         free((char *)c->params[i].name);

@@ -34,6 +34,8 @@
  *   retries     how many times a trial whose worker died is run again
  *   objective   {KEY: VALUE...} for the built-in MLP trainer instead of a program (read by the
  *               objective, which this reader does not know: kept as text with positions)
+ *   panda       {KEY: VALUE...} for caviar panda (babysitting, population-based training),
+ *               kept as text like objective:; with it, method and sampler are optional
  * A parameter may also take caviar's grid_points (how many points the grid sampler puts on a
  * continuous distribution's scale), and the distribution one_minus_log_uniform_values.
  *
@@ -107,6 +109,9 @@ typedef struct config_sweep {
     int has_objective;     /* objective: was given (the built-in MLP trainer) */
     config_entry *objective;
     size_t n_objective;
+    int has_panda;         /* panda: was given (caviar panda's settings, read by src/panda) */
+    config_entry *panda;
+    size_t n_panda;
     /* What to optimise. */
     char *metric;          /* metric.name, NULL when absent */
     caviar_direction goal; /* metric.goal, MINIMIZE by default */

@@ -357,6 +357,16 @@ caviar_nn *caviar_nn_deserialize(const void *bytes, size_t len, const char *name
                  (unsigned long long)(3 * (uint64_t)n_params + n_state) * 4, b.pos, rest);
         return NULL;
     }
+    /* The architecture must need exactly these counts, also checked before allocating: the
+     * counts fit the file, a claimed architecture may not. */
+    size_t arch_params, arch_state;
+    if (nn_arch_sizes(&a, &arch_params, &arch_state) != 0 || arch_params != n_params ||
+        arch_state != n_state) {
+        util_err(err, CAVIAR_EFORMAT,
+                 "checkpoint '%s': %zu parameters and %zu state values do not fit the "
+                 "architecture it describes", name, n_params, n_state);
+        return NULL;
+    }
     caviar_error inner;
     caviar_nn *nn = nn_alloc(&a, &h, &inner);
     if (!nn) {

@@ -200,6 +200,26 @@ static void plan_layers(caviar_nn *nn)
     }
 }
 
+int nn_arch_sizes(const caviar_nn_arch *a, size_t *n_params, size_t *n_state)
+{
+    size_t p = 0, s = 0, n_in = a->n_inputs, w;
+    if (a->n_hidden > CAVIAR_NN_MAX_HIDDEN)
+        return -1;
+    for (size_t l = 0; l <= a->n_hidden; l++) {
+        int hidden = l < a->n_hidden, bn = hidden && a->batchnorm;
+        size_t n_out = hidden ? a->hidden[l] : a->n_outputs, extra;
+        if (__builtin_mul_overflow(n_out, n_in, &w) ||
+            __builtin_mul_overflow(n_out, (size_t)(bn ? 2 : 1), &extra) ||
+            __builtin_add_overflow(p, w, &p) || __builtin_add_overflow(p, extra, &p) ||
+            (bn && __builtin_add_overflow(s, 2 * n_out, &s)))
+            return -1;
+        n_in = n_out;
+    }
+    *n_params = p;
+    *n_state = s;
+    return 0;
+}
+
 caviar_nn *nn_alloc(const caviar_nn_arch *arch, const caviar_nn_hparams *hp, caviar_error *err)
 {
     if (arch_check(arch, err) != CAVIAR_OK || caviar_nn_hparams_check(hp, err) != CAVIAR_OK)

@@ -74,6 +74,9 @@ struct caviar_nn {
 
 /* Allocates a model with zeroed parameters and no workspace (new and load share it). */
 caviar_nn *nn_alloc(const caviar_nn_arch *arch, const caviar_nn_hparams *hp, caviar_error *err);
+/* The parameter and state counts an architecture needs, without allocating; -1 when they
+ * overflow a size_t (or the layer count is out of range). */
+int nn_arch_sizes(const caviar_nn_arch *a, size_t *n_params, size_t *n_state);
 
 /* Sets up workspace for at least rows rows (keeps the current one when it is large enough). */
 caviar_status nn_ws_reserve(caviar_nn *nn, size_t rows, caviar_error *err);

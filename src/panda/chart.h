@@ -4,21 +4,26 @@
  * right, with the day boundaries as vertical markers. A pure function: it reads its arguments,
  * writes one new string, and does no other I/O.
  *
- * The block is `height` lines of exactly `width` display cells each, top to bottom:
+ * The block is `height` lines of exactly `width` display cells each: a title when given and
+ * there is room, the plot rows (left axis labels, the plot, the right axis and its labels), the
+ * x axis with its labels, and the legend. 64 x 12, ASCII, log_left, markers at epochs 3 and 6:
  *
- *                              day 3 (title)
- *     0.9 +*                  :              |
- *         | ***               :              + 0.8
- *     0.5 +    ****oo o       :   ++++++++++++
- *         |  +++++++**ooooooo :oooooooooooo  |
- *     0.2 +++             **********:***********   + 0.6
- *         +----+---------+---------+----------+
- *         1    2         4         6          8
- *     * train loss   o dev loss   + dev accuracy (right)   left axis: log
+ *                                day 3
+ *     2 +****              :                :  ++++++++++++++++|
+ *       |    **o*o*ooooo   :        +++++++++++                |
+ *     1 +          ******ooooo++++++        :                  + 0.8
+ *       |               +*++*+**ooooooooooooooo            oooo|
+ *       |           ++++   :    *******   **:  oooooooooooo    |
+ *   0.2 +         ++       :           ***  *** *****          + 0.6
+ *       |       ++         :                :  *     *******   |
+ *   0.1 +      +           :                :               ***|
+ *       ++-----------+-----------+----------+-----------+------+
+ *        0           2           4          6           8
+ *   * train loss   o dev loss   + dev accuracy (right)
  *
- * (a sketch; the real thing is in the tests). A title line is shown when given and there is
- * room; the legend wraps onto more lines when it must, as long as the plot keeps at least
- * CHART_MIN_PLOT_ROWS rows, and ends in "..." when entries had to be left out.
+ * The legend wraps onto more lines when it must, as long as the plot keeps at least
+ * CHART_MIN_PLOT_ROWS rows, and ends in "..." when entries had to be left out; the note on a
+ * log scale ("left axis: log", after the entries) is shown only if it fits on their last line.
  *
  * Scales. Each axis spans exactly the finite values drawn on it: a point at the maximum lands on
  * the top plot row and one at the minimum on the bottom plot row. A range of one value (a single
@@ -26,22 +31,27 @@
  * [0, 1]. The left axis is logarithmic when log_left is set and every finite value on it is > 0;
  * otherwise it is linear. The right axis is drawn only when some series has axis == 1 and is
  * always linear. The x axis spans the x of every drawn point (vertical markers outside it are
- * not drawn). Tick labels are the "nice" values 1, 2, 5 x 10^k (and powers of ten on a log
- * axis), written %.3g style, with more digits only when %.3g would misstate a tick.
+ * not drawn). Ticks are at multiples of 1, 2 or 5 x 10^k (on a log axis powers of ten first),
+ * thinned so that labels do not crowd; labels are %.3g with a short exponent ("1e-7", "2.5e12"),
+ * integers below a million in full, and get up to 6 digits only when %.3g would misstate a tick
+ * ("100.5", not "100"). Labels on the y axes are at most 10 characters.
  *
  * Points. A NaN y (or a non-finite x) is a gap: the curve is broken there. An infinite y is
  * clipped to the top (+Inf, marked '^') or bottom (-Inf, marked 'v') edge, and never widens the
  * range, so a diverged loss leaves the scale of the rest alone. Consecutive drawn points are
- * joined by straight lines.
+ * joined by straight lines, except where x goes back: a series that continues from an earlier
+ * epoch after a rollback shows both stretches, not a line drawn backwards between them. Each
+ * line costs at most the plot's width plus height in dots: thousands of points are cheap.
  *
  * Glyphs. In ASCII mode (unicode == 0) each series is drawn with its `mark` (a missing or
  * unprintable mark becomes one of "*o+x#%@&" by position), lines first and points over them,
- * later series over earlier ones; vertical markers are ':' behind everything. In Unicode mode the
- * curves are braille dots, 2 x 4 per cell, all series in the same dots (no colours here); to tell
- * them apart, the cell of each series' last finite point shows its ASCII mark, the same glyph as in
- * the legend. Markers for clipped points ('^', 'v') are drawn over everything in both modes.
- * Braille cells are 3 bytes of UTF-8 and one display cell; everything else is ASCII. Names and
- * the title are shown as ASCII: other bytes are shown as '?'.
+ * later series over earlier ones. In Unicode mode the curves are braille dots, 2 x 4 per cell,
+ * all series in the same dots (no colours here); to tell them apart, the cell of each series'
+ * last finite point shows its ASCII mark, the glyph the legend shows. In both modes vertical
+ * markers are ':' behind everything, and the markers of clipped points ('^', 'v') are drawn over
+ * everything. Braille cells are 3 bytes of UTF-8 and one display cell; everything else is ASCII.
+ * Names and the title are shown as ASCII: other bytes are shown as '?'. The axis of a series is
+ * the right one only for axis == 1; any other value means the left one.
  *
  * Output is deterministic: the same arguments give the same bytes. Numbers are formatted with
  * snprintf, so the process is expected to run in the "C" LC_NUMERIC locale (caviar never calls
@@ -80,6 +90,7 @@ typedef struct chart_opts {
     const char *title;     /* may be NULL */
 } chart_opts;
 
+/* s: n_series curves (NULL: none); o: NULL for the defaults. The caller frees the result. */
 /* Renders into a malloc'd NUL-terminated string of `height` lines (each ending in '\n'); NULL when out of memory. */
 char *chart_render(const chart_series *s, size_t n_series, const chart_opts *o);
 
