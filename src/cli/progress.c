@@ -4,12 +4,13 @@
  * The runner calls cli_progress_tick() twice a second; it refreshes its own handle on the study
  * (every worker's changes) and then either redraws a small live view on a terminal:
  *
- *   [##########..........] 52/100 trials  31 complete  18 pruned  3 failed  best 0.8938 (#17)
- *   1:12 elapsed  ~1:06 left
+ *   [##########..............] 52/100 trials  31 complete  18 pruned  3 failed
+ *   1:12 elapsed  ~1:06 left  best 0.8938 (#17)
  *     #53  running  14.2 s  step 3: 0.8611
  *     #54  running   2.0 s
  *
- * or, when stderr is not a terminal (a log, CI), writes one plain line per event: a trial
+ * (the count is of finished trials; every line is cut to the terminal's width, so that none
+ * wraps) or, when stderr is not a terminal (a log, CI), writes one plain line per event: a trial
  * that completed, was pruned, failed or was re-queued. Everything goes to stderr, so that
  * --json output on stdout stays clean.
  */
@@ -17,8 +18,11 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdarg.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -125,11 +129,35 @@ static void events(cli_progress *p)
     }
 }
 
+/* The terminal's width in columns (80 when it does not say). */
+static size_t term_cols(void)
+{
+    struct winsize ws;
+    if (ioctl(2, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20)
+        return ws.ws_col;
+    return 80;
+}
+
+/* One line of the live view, cleared first and cut to the terminal's width less one column, so
+ * that it never wraps (a wrapped line would throw off the count of lines to go back up). */
+__attribute__((format(printf, 3, 4))) static void view_line(cli_progress *p, size_t cols,
+                                                            const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (cols > 1 && strlen(line) > cols - 1)
+        line[cols - 1] = '\0';
+    fprintf(stderr, "\033[2K%s\n", line);
+    p->lines++;
+}
+
 static void live_view(cli_progress *p)
 {
     caviar_study_summary sum;
     caviar_study_summarize(p->study, &sum);
-    size_t counted = sum.n_trials - sum.n_requeued;
     size_t finished = sum.n_complete + sum.n_pruned + sum.n_fail - sum.n_requeued;
     double elapsed = mono_now() - p->start;
     char bar[PROGRESS_BAR + 1], el[32], left[48] = "";
@@ -152,15 +180,17 @@ static void live_view(cli_progress *p)
     /* Back to the top of the previous view, clearing it line by line as it is redrawn. */
     if (p->lines)
         fprintf(stderr, "\033[%zuA", p->lines);
+    fprintf(stderr, "\r");
     p->lines = 0;
-    fprintf(stderr, "\r\033[2K[%s] %zu/%llu trials  %zu complete  %zu pruned  %zu failed", bar,
-            counted, (unsigned long long)p->budget, sum.n_complete, sum.n_pruned,
-            sum.n_fail - sum.n_requeued);
+    size_t cols = term_cols();
+    char best[64] = "";
     if (!isnan(sum.best_value))
-        fprintf(stderr, "  best %.6g (#%llu)", sum.best_value,
-                (unsigned long long)sum.best_trial);
-    fprintf(stderr, "\n\033[2K%s elapsed%s\n", el, left);
-    p->lines = 2;
+        snprintf(best, sizeof best, "  best %.6g (#%llu)", sum.best_value,
+                 (unsigned long long)sum.best_trial);
+    view_line(p, cols, "[%s] %zu/%llu trials  %zu complete  %zu pruned  %zu failed", bar,
+              finished, (unsigned long long)p->budget, sum.n_complete, sum.n_pruned,
+              sum.n_fail - sum.n_requeued);
+    view_line(p, cols, "%s elapsed%s%s", el, left, best);
     size_t shown = 0, n = caviar_study_n_trials(p->study);
     double now = wall_now();
     for (size_t i = n; i-- > 0 && shown < PROGRESS_RUNNING;) {
@@ -168,14 +198,13 @@ static void live_view(cli_progress *p)
         if (caviar_study_trial(p->study, i, &v) != CAVIAR_OK ||
             v.state != CAVIAR_TRIAL_RUNNING)
             continue;
-        fprintf(stderr, "\033[2K  #%-5llu running %6.1f s", (unsigned long long)v.number,
-                v.start_time > 0 ? now - v.start_time : 0.0);
+        char step[64] = "";
         if (v.n_reports)
-            fprintf(stderr, "  step %lld: %.6g", (long long)v.report_steps[v.n_reports - 1],
-                    v.report_values[v.n_reports - 1]);
-        fprintf(stderr, "\n");
+            snprintf(step, sizeof step, "  step %lld: %.6g",
+                     (long long)v.report_steps[v.n_reports - 1], v.report_values[v.n_reports - 1]);
+        view_line(p, cols, "  #%-5llu running %6.1f s%s", (unsigned long long)v.number,
+                  v.start_time > 0 ? now - v.start_time : 0.0, step);
         shown++;
-        p->lines++;
     }
     /* Lines left over from a longer view before. */
     fprintf(stderr, "\033[J");
