@@ -224,6 +224,9 @@ caviar_status caviar_study_get_blob(caviar_study *study, const char *key, void *
 /* ---- trials ------------------------------------------------------------------------------- */
 
 uint64_t caviar_trial_number(const caviar_trial *trial);
+/* The study the trial belongs to (an objective that reads its peers: population-based
+ * training). */
+caviar_study *caviar_trial_study(caviar_trial *trial);
 
 /* Define-by-run suggestions. Asking again for a name in the same trial returns the same value;
  * asking with another distribution than the study knows for that name is an error. */

@@ -22,6 +22,7 @@ void cli_progress_free(cli_progress *p);
 int cmd_train(int argc, char **argv);
 int cmd_tune(int argc, char **argv);
 int cmd_panda(int argc, char **argv);
+int cmd_pbt(int argc, char **argv);
 int cmd_worker(int argc, char **argv);
 /* cmd_studies.c: looking at and managing the studies of a database */
 int cmd_studies(int argc, char **argv);

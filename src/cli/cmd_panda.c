@@ -466,3 +466,157 @@ done:
     config_release(&cfg);
     return rc;
 }
+
+/* ---- caviar pbt ---- */
+
+static const char pbt_usage[] =
+    "usage: caviar pbt FILE [options]\n"
+    "\n"
+    "Population-based training of the sweep file's built-in trainer: panda: population members\n"
+    "train side by side, each from hyperparameters drawn from the file's parameters; every\n"
+    "panda: day_epochs epochs the bottom quantile copies the weights, optimiser state and\n"
+    "hyperparameters of a member of the top quantile, then perturbs them on their own scales\n"
+    "(or resamples them). Members are the study's trials; their lineage is kept with them.\n"
+    "\n"
+    "Options:\n"
+    "  --jobs N         worker processes (default: the population, so that all train at once)\n"
+    "  --storage URL    the study database (default: the file's storage, else caviar.db)\n"
+    "  --study NAME     the study (default: the file's study or name, else 'pbt')\n"
+    "  --no-exploit     random search with the same compute (the baseline)\n"
+    "  --help           this text\n";
+
+/* A member's lineage: its exploits, oldest first, as "epoch E: from #T (epoch E2)". */
+static void print_lineage(const caviar_trial_view *v)
+{
+    for (size_t i = 0; i < v->n_attrs; i++) {
+        unsigned long long from;
+        size_t at, src_epoch;
+        if (sscanf(v->attrs[i].key, "pbt.exploit.%zu", &at) != 1 ||
+            sscanf(v->attrs[i].value, "%llu %zu", &from, &src_epoch) != 2)
+            continue;
+        char key[64];
+        snprintf(key, sizeof key, "pbt.explore.%zu", at);
+        const char *explore = "";
+        for (size_t j = 0; j < v->n_attrs; j++)
+            if (strcmp(v->attrs[j].key, key) == 0)
+                explore = v->attrs[j].value;
+        printf("    after epoch %zu: copied #%llu at epoch %zu; %s\n", at, from, src_epoch,
+               explore);
+    }
+}
+
+int cmd_pbt(int argc, char **argv)
+{
+    const char *file = NULL, *storage = NULL, *study = NULL;
+    unsigned jobs = 0;
+    int no_exploit = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(pbt_usage, stdout);
+            return 0;
+        } else if (strcmp(a, "--no-exploit") == 0) {
+            no_exploit = 1;
+        } else if (strcmp(a, "--jobs") == 0 || strcmp(a, "--storage") == 0 ||
+                   strcmp(a, "--study") == 0) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "caviar pbt: %s needs a value\n", a);
+                return CLI_USAGE;
+            }
+            const char *v = argv[++i];
+            size_t n;
+            if (strcmp(a, "--storage") == 0) {
+                storage = v;
+            } else if (strcmp(a, "--study") == 0) {
+                study = v;
+            } else if (util_parse_size(v, &n) != 0 || n < 1 || n > 1024) {
+                fprintf(stderr, "caviar pbt: --jobs expects a number in [1, 1024], got '%s'\n",
+                        v);
+                return CLI_USAGE;
+            } else {
+                jobs = (unsigned)n;
+            }
+        } else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "caviar pbt: unknown option '%s'\nhint: 'caviar pbt --help' lists "
+                            "the options\n", a);
+            return CLI_USAGE;
+        } else if (!file) {
+            file = a;
+        } else {
+            fprintf(stderr, "caviar pbt: one sweep file only, got '%s' too\n", a);
+            return CLI_USAGE;
+        }
+    }
+    if (!file) {
+        fputs(pbt_usage, stderr);
+        return CLI_USAGE;
+    }
+    config_sweep cfg;
+    caviar_error err;
+    if (config_load(file, &cfg, &err) != CAVIAR_OK) {
+        fprintf(stderr, "caviar pbt: %s\n", err.msg);
+        return err.status == CAVIAR_EINVAL || err.status == CAVIAR_EFORMAT ? CLI_USAGE
+                                                                            : CLI_FAILURE;
+    }
+    panda_pbt_opts o;
+    caviar_data *data = NULL;
+    if (panda_pbt_opts_from_config(&cfg, &o, &data, &err) != CAVIAR_OK) {
+        fprintf(stderr, "caviar pbt: %s\n", err.msg);
+        config_release(&cfg);
+        return err.status == CAVIAR_EINVAL ? CLI_USAGE : CLI_FAILURE;
+    }
+    if (no_exploit)
+        o.exploit = 0;
+    caviar_study_opts so;
+    caviar_study_opts_init(&so);
+    so.name = study ? study : o.base.study ? o.base.study : "pbt";
+    so.storage = storage ? storage : o.base.storage ? o.base.storage : "caviar.db";
+    so.seed = o.base.seed;
+    so.sampler = cfg.sampler ? cfg.sampler : "random";
+    so.sampler_settings = cfg.sampler_settings;
+    so.direction = o.base.metric == PANDA_ACCURACY ? CAVIAR_MAXIMIZE : CAVIAR_MINIMIZE;
+    so.max_trials = o.population;
+    so.heartbeat = 2;
+    so.grace = 60;
+    so.max_retries = 1;
+    so.spec = o.exploit ? "pbt" : "pbt exploit=false";
+    caviar_work_opts w;
+    caviar_work_opts_init(&w);
+    w.jobs = jobs ? jobs : (unsigned)o.population;
+    printf("pbt: study '%s' in %s: %zu members, %zu epochs each, exploit every %zu epoch(s)%s, "
+           "%u workers\n", so.name, so.storage, o.population, o.epochs, o.base.day_epochs,
+           o.exploit ? "" : " (off: random search)", w.jobs);
+    fflush(stdout);
+    caviar_work_stats stats;
+    int rc = 0;
+    caviar_status st = caviar_run(&so, &w, panda_pbt_member, &o, &stats, &err);
+    if (st != CAVIAR_OK && st != CAVIAR_STOPPED) {
+        fprintf(stderr, "caviar pbt: %s\n", err.msg);
+        rc = CLI_FAILURE;
+    }
+    caviar_study *s = caviar_study_new(&so, &err);
+    if (s) {
+        const char *m = panda_metric_name(o.base.metric);
+        for (size_t i = 0; i < caviar_study_n_trials(s); i++) {
+            caviar_trial_view v;
+            if (caviar_study_trial(s, i, &v) != CAVIAR_OK)
+                continue;
+            const char *test = NULL;
+            for (size_t j = 0; j < v.n_attrs; j++)
+                if (strncmp(v.attrs[j].key, "test_", 5) == 0)
+                    test = v.attrs[j].value;
+            printf("member #%llu %s: dev %s %.4f%s%s\n", (unsigned long long)v.number,
+                   caviar_trial_state_name(v.state), m, v.value, test ? ", test " : "",
+                   test ? test : "");
+            print_lineage(&v);
+        }
+        caviar_trial_view best;
+        if (caviar_study_best(s, &best, &err) == CAVIAR_OK)
+            printf("best: member #%llu, dev %s %.4f\n", (unsigned long long)best.number, m,
+                   best.value);
+        caviar_study_free(s);
+    }
+    caviar_data_free(data);
+    config_release(&cfg);
+    return rc ? rc : stats.interrupted ? 130 : 0;
+}

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "panda_impl.h"
 #include "space/space.h"
 #include "util/util.h"
 
@@ -47,7 +48,7 @@ static double *hp_field(caviar_nn_hparams *hp, const char *name)
     return NULL;
 }
 
-static double hp_get(const caviar_nn_hparams *hp, const char *name)
+double panda_hp_get(const caviar_nn_hparams *hp, const char *name)
 {
     if (strcmp(name, "batch_size") == 0)
         return (double)hp->batch_size;
@@ -55,7 +56,7 @@ static double hp_get(const caviar_nn_hparams *hp, const char *name)
     return f ? *f : NAN;
 }
 
-static void hp_put(caviar_nn_hparams *hp, const char *name, double v)
+void panda_hp_put(caviar_nn_hparams *hp, const char *name, double v)
 {
     if (strcmp(name, "batch_size") == 0) {
         hp->batch_size = (size_t)v;
@@ -75,7 +76,7 @@ static const objective_param *bound_of(const panda *p, const char *name)
 }
 
 /* The internal value of v for a bound (a categorical's index of the choice equal to v). */
-static int internal_of(const caviar_dist *d, double v, double *out)
+int panda_internal_of(const caviar_dist *d, double v, double *out)
 {
     if (d->kind != CAVIAR_DIST_CATEGORICAL) {
         *out = v;
@@ -89,7 +90,7 @@ static int internal_of(const caviar_dist *d, double v, double *out)
     return -1;
 }
 
-static double metric_of(panda_metric m, const caviar_nn_eval *e)
+double panda_metric_value(panda_metric m, const caviar_nn_eval *e)
 {
     return m == PANDA_ACCURACY ? e->accuracy : m == PANDA_RMSE ? e->rmse : e->loss;
 }
@@ -100,7 +101,7 @@ const char *panda_metric_name(panda_metric m)
 }
 
 /* Whether a is better than b (NaN is never better). */
-static int better(panda_metric m, double a, double b)
+int panda_better(panda_metric m, double a, double b)
 {
     if (isnan(a))
         return 0;
@@ -155,7 +156,7 @@ static const char *attr(const caviar_trial_view *v, const char *key)
 }
 
 /* hparams as "name=value ..." and back. */
-static void hp_write(const caviar_nn_hparams *hp, char *buf, size_t len)
+void panda_hp_write(const caviar_nn_hparams *hp, char *buf, size_t len)
 {
     snprintf(buf, len,
              "lr=%.17g momentum=%.17g beta1=%.17g beta2=%.17g eps=%.17g batch_size=%zu "
@@ -184,7 +185,7 @@ static void hp_read(const char *text, caviar_nn_hparams *hp)
         } else if (strcmp(tok, "decay_step") == 0) {
             hp->decay_step = (size_t)strtoull(v, NULL, 10);
         } else {
-            hp_put(hp, tok, strtod(v, NULL));
+            panda_hp_put(hp, tok, strtod(v, NULL));
         }
     }
 }
@@ -374,7 +375,7 @@ static int on_epoch(caviar_nn *nn, const caviar_nn_epoch_info *info, void *user)
     (void)nn;
     day_run *r = user;
     panda_epoch e = {info->epoch, info->lr, info->train_loss, info->dev.loss,
-                     metric_of(r->p->o.metric, &info->dev)};
+                     panda_metric_value(r->p->o.metric, &info->dev)};
     if (add_epoch(r->d, &e) != 0 ||
         caviar_trial_report(r->t, (int64_t)info->epoch, e.dev_metric, r->err) != CAVIAR_OK) {
         r->failed = 1;
@@ -396,7 +397,7 @@ caviar_status panda_train_day(panda *p, const char *note, caviar_error *err)
     size_t n = 0;
     for (size_t i = 0; i < p->o.n_bounds; i++) {
         double v;
-        if (internal_of(&p->o.bounds[i].dist, hp_get(&p->pending, p->o.bounds[i].name), &v) ==
+        if (panda_internal_of(&p->o.bounds[i].dist, panda_hp_get(&p->pending, p->o.bounds[i].name), &v) ==
             0) {
             names[n] = p->o.bounds[i].name;
             values[n++] = v;
@@ -466,7 +467,7 @@ caviar_status panda_train_day(panda *p, const char *note, caviar_error *err)
         at += (size_t)snprintf(curve + at, d->n_curve * 160 + 1 - at, "%zu %.17g %.17g %.17g %.17g;", e->epoch, e->lr,
                                e->train_loss, e->dev_loss, e->dev_metric);
     }
-    hp_write(&d->hp, hps, sizeof hps);
+    panda_hp_write(&d->hp, hps, sizeof hps);
     st = save_state(p, d->day, err);
 #define SET(k, v)                                                                                  \
     do {                                                                                           \
@@ -525,13 +526,13 @@ caviar_status panda_set(panda *p, const char *name, const char *value, caviar_er
     if (util_parse_double(value, &v) != 0 || !isfinite(v))
         return util_err(err, CAVIAR_EINVAL, "%s: expected a number, got '%s'", name, value);
     double internal;
-    if (internal_of(&b->dist, v, &internal) != 0) {
+    if (panda_internal_of(&b->dist, v, &internal) != 0) {
         char range[256];
         return util_err(err, CAVIAR_EINVAL, "%s=%s is outside its bounds: %s", name, value,
                         space_describe(&b->dist, range, sizeof range));
     }
     caviar_nn_hparams hp = p->pending;
-    hp_put(&hp, name, v);
+    panda_hp_put(&hp, name, v);
     caviar_nn_hparams check = hp;
     check.epochs = caviar_nn_epoch(p->nn) + p->o.day_epochs;
     caviar_status st = caviar_nn_hparams_check(&check, err);
@@ -579,7 +580,7 @@ uint64_t panda_best(const panda *p)
 {
     uint64_t best = 0;
     for (size_t i = 0; i < p->n_days; i++)
-        if (better(p->o.metric, p->days[i].value, best ? p->days[best - 1].value : NAN))
+        if (panda_better(p->o.metric, p->days[i].value, best ? p->days[best - 1].value : NAN))
             best = p->days[i].day;
     return best;
 }
@@ -630,7 +631,7 @@ caviar_status panda_auto(panda *p, int *stop, char *why, size_t len, caviar_erro
     }
     for (size_t i = 0; i < n; i++) {
         const panda_day *d = panda_get_day(p, branch[i]);
-        if (better(p->o.metric, d->value, best_metric)) {
+        if (panda_better(p->o.metric, d->value, best_metric)) {
             best_metric = d->value;
             since_best = 0;
         } else {

@@ -115,6 +115,28 @@ uint64_t panda_best(const panda *p);
 /* The days from the fresh model to day, oldest first, into out (at most cap); the count. */
 size_t panda_branch(const panda *p, uint64_t day, uint64_t *out, size_t cap);
 
+/* ---- population-based training (pbt.c) ---- */
+
+typedef struct panda_pbt_opts {
+    panda_opts base;   /* data, architecture, starting values, bounds (the searched space: each
+                          member draws its first values from it), metric, seed; day_epochs is the
+                          interval between exploits */
+    size_t population; /* members (panda: population, default 8) */
+    size_t epochs;     /* epochs each member trains in all (panda: epochs, default 10) */
+    double quantile;   /* bottom and top share (panda: quantile, default 0.25) */
+    double resample;   /* explore: resample probability (panda: resample, default 0.25) */
+    int exploit;       /* 0: random search with the same compute (panda: exploit, default 1) */
+} panda_pbt_opts;
+
+/* The PBT settings of a sweep file (panda_opts_from_config, plus population, epochs, quantile,
+ * resample, exploit). */
+caviar_status panda_pbt_opts_from_config(const config_sweep *cfg, panda_pbt_opts *o,
+                                         caviar_data **data, caviar_error *err);
+/* The objective of one member (user: a panda_pbt_opts), for caviar_run with one worker per
+ * member. */
+caviar_trial_state panda_pbt_member(caviar_trial *t, void *user, double *value,
+                                    caviar_error *err);
+
 /* One step of the automatic policy after the head day: may roll back and change the pending
  * hyperparameters; *stop set when patience ran out. why receives the decision and its reason
  * (the note the next day records). */

@@ -122,15 +122,17 @@ caviar_status panda_opts_from_config(const config_sweep *c, panda_opts *o, cavia
     o->storage = c->storage;
     o->study = c->study ? c->study : c->name;
     o->seed = c->has_seed ? c->seed : 0;
-    static const char *const panda_keys[] = {"day_epochs", "days", "seed", "patience",
-                                             "min_delta", "jump", NULL};
+    static const char *const panda_keys[] = {"day_epochs", "days",     "seed",     "patience",
+                                             "min_delta",  "jump",     "population", "epochs",
+                                             "quantile",   "resample", "exploit",  NULL};
     for (size_t i = 0; i < c->n_panda; i++) {
         const char *k = c->panda[i].key;
         if (strncmp(k, "start.", 6) == 0)
             continue;
         if (util_lookup(k, panda_keys) < 0)
             return util_err(err, CAVIAR_EINVAL, "%s:%u:%u: unknown key '%s' in panda; expected "
-                            "day_epochs, days, seed, patience, min_delta, jump or start.NAME",
+                            "day_epochs, days, seed, patience, min_delta, jump, population, "
+                            "epochs, quantile, resample, exploit or start.NAME",
                             c->path, c->panda[i].key_pos.line, c->panda[i].key_pos.column, k);
     }
     /* Architecture and hyperparameters that may not have a range. */
@@ -263,4 +265,39 @@ caviar_status panda_opts_from_config(const config_sweep *c, panda_opts *o, cavia
     o->data = d;
     *data = d;
     return CAVIAR_OK;
+}
+
+caviar_status panda_pbt_opts_from_config(const config_sweep *c, panda_pbt_opts *o,
+                                         caviar_data **data, caviar_error *err)
+{
+    memset(o, 0, sizeof *o);
+    o->population = 8;
+    o->epochs = 10;
+    o->quantile = 0.25;
+    o->resample = 0.25;
+    o->exploit = 1;
+    const char *t;
+    if ((t = entry(c->panda, c->n_panda, "population")) &&
+        (util_parse_size(t, &o->population) != 0 || o->population < 1 || o->population > 1000))
+        return util_err(err, CAVIAR_EINVAL, "%s: panda: population must be an integer in [1, "
+                        "1000], got '%s'", c->path, t);
+    if ((t = entry(c->panda, c->n_panda, "epochs")) &&
+        (util_parse_size(t, &o->epochs) != 0 || o->epochs < 1))
+        return util_err(err, CAVIAR_EINVAL, "%s: panda: epochs must be an integer >= 1, got "
+                        "'%s'", c->path, t);
+    if ((t = entry(c->panda, c->n_panda, "quantile")) &&
+        (util_parse_double(t, &o->quantile) != 0 || !(o->quantile > 0 && o->quantile <= 0.5)))
+        return util_err(err, CAVIAR_EINVAL, "%s: panda: quantile must be in (0, 0.5], got '%s'",
+                        c->path, t);
+    if ((t = entry(c->panda, c->n_panda, "resample")) &&
+        (util_parse_double(t, &o->resample) != 0 || !(o->resample >= 0 && o->resample <= 1)))
+        return util_err(err, CAVIAR_EINVAL, "%s: panda: resample must be in [0, 1], got '%s'",
+                        c->path, t);
+    if ((t = entry(c->panda, c->n_panda, "exploit"))) {
+        if (strcmp(t, "true") != 0 && strcmp(t, "false") != 0)
+            return util_err(err, CAVIAR_EINVAL, "%s: panda: exploit must be true or false, got "
+                            "'%s'", c->path, t);
+        o->exploit = strcmp(t, "true") == 0;
+    }
+    return panda_opts_from_config(c, &o->base, data, err);
 }

@@ -472,6 +472,11 @@ uint64_t caviar_trial_number(const caviar_trial *t)
     return t->number;
 }
 
+caviar_study *caviar_trial_study(caviar_trial *t)
+{
+    return t->study;
+}
+
 caviar_status caviar_trial_suggest(caviar_trial *t, const char *name, const caviar_dist *d,
                                    double *internal, caviar_error *err)
 {
