@@ -500,7 +500,7 @@ static void print_lineage(const caviar_trial_view *v)
         for (size_t j = 0; j < v->n_attrs; j++)
             if (strcmp(v->attrs[j].key, key) == 0)
                 explore = v->attrs[j].value;
-        printf("    after epoch %zu: copied #%llu at epoch %zu; %s\n", at, from, src_epoch,
+        printf("    after epoch %zu: copied #%llu (after its epoch %zu); %s\n", at, from, src_epoch,
                explore);
     }
 }

@@ -5,9 +5,10 @@
  * worker per member, so that the population trains side by side). A member starts from
  * hyperparameters the study's sampler draws, trains interval epochs at a time, and after each
  * interval
- *   1. saves its whole training state as the blob "pbt/T" (T its trial number) and records
- *      "pbt.saved.E" = the state's checksum at epoch E (the blob is replaced each interval; the
- *      checksums stay);
+ *   1. saves its whole training state as the blob "pbt/T" (T its trial number), behind a line
+ *      "trained=E\n" (E: the epochs this member has trained so far), and records
+ *      "pbt.saved.E" = the state's checksum (the blob is replaced each interval; the checksums
+ *      stay, one per E, which only grows);
  *   2. ranks itself among the members that have reported at or after epoch E - interval (by
  *      their latest dev metric); in the bottom quantile it exploits: it loads the state of a
  *      member of the top quantile (chosen at random), checks that the state's checksum is the
@@ -16,7 +17,8 @@
  *      probability resample, else perturbed on its own scale (x 0.8 or x 1.25 of the value on
  *      a log scale, of 1 - value on the one-minus-log scale, of the value on a linear one; the
  *      next choice up or down for a categorical), then kept inside its bounds.
- * Lineage: "pbt.exploit.E" = "T2 E2 CHECKSUM" (whose state at which epoch it copied, checked),
+ * Lineage: "pbt.exploit.E" = "T2 E2 CHECKSUM" (whose state it copied, after E2 epochs of T2's
+ * training, checked),
  * "pbt.explore.E" = what changed, "pbt.hparams.E" = the hyperparameters it trained on with after
  * epoch E. The trial's parameters are its first hyperparameters; its reports are its dev metric
  * per epoch (step = the model's epoch count, which an exploit may move forward); its value is
@@ -164,10 +166,20 @@ static caviar_status interval_end(const panda_pbt_opts *o, caviar_trial *t, size
     caviar_status st = caviar_nn_serialize(nn, &bytes, &len, err);
     if (st != CAVIAR_OK)
         return st;
-    snprintf(key, sizeof key, "pbt/%llu", (unsigned long long)me);
-    st = caviar_study_put_blob(s, key, bytes, len, err);
+    char head[32];
+    int hl = snprintf(head, sizeof head, "trained=%zu\n", trained);
+    unsigned char *blob = malloc(len + (size_t)hl);
+    if (!blob) {
+        free(bytes);
+        return util_err(err, CAVIAR_ENOMEM, "out of memory");
+    }
+    memcpy(blob, head, (size_t)hl);
+    memcpy(blob + hl, bytes, len);
     free(bytes);
-    snprintf(akey, sizeof akey, "pbt.saved.%zu", caviar_nn_epoch(nn));
+    snprintf(key, sizeof key, "pbt/%llu", (unsigned long long)me);
+    st = caviar_study_put_blob(s, key, blob, len + (size_t)hl, err);
+    free(blob);
+    snprintf(akey, sizeof akey, "pbt.saved.%zu", trained);
     if (st != CAVIAR_OK ||
         (st = set_attrf(t, akey, err, "%08x", (unsigned)caviar_nn_checksum(nn))) != CAVIAR_OK ||
         (st = caviar_study_refresh(s, err)) != CAVIAR_OK)
@@ -209,12 +221,21 @@ static caviar_status interval_end(const panda_pbt_opts *o, caviar_trial *t, size
         caviar_error e2;
         if (caviar_study_get_blob(s, key, &bytes, &len, &e2) != CAVIAR_OK)
             continue;
-        caviar_nn *copy = caviar_nn_deserialize(bytes, len, key, &e2);
+        /* "trained=E\n", then the state. */
+        size_t src_epoch = 0, skip = 0;
+        const char *text = bytes;
+        if (len > 8 && memcmp(text, "trained=", 8) == 0) {
+            const char *nl = memchr(text, '\n', len < 40 ? len : 40);
+            if (nl) {
+                src_epoch = (size_t)strtoull(text + 8, NULL, 10);
+                skip = (size_t)(nl - text) + 1;
+            }
+        }
+        caviar_nn *copy = skip ? caviar_nn_deserialize(text + skip, len - skip, key, &e2) : NULL;
         free(bytes);
         if (!copy)
             continue;
-        /* The checksum its owner recorded for that epoch (refreshed: it may be newer). */
-        size_t src_epoch = caviar_nn_epoch(copy);
+        /* The checksum its owner recorded then (refreshed: it may be newer). */
         uint32_t sum = caviar_nn_checksum(copy);
         const char *rec = NULL;
         for (int pass = 0; pass < 2 && !rec; pass++) {
