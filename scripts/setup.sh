@@ -13,6 +13,8 @@ packages=(
   libedit-dev                        # the panda prompt: line editing and history (BSD licence)
   postgresql                         # a real server for the storage tests (started by them)
   libcmocka-dev                      # unit tests
+  python3                            # examples/sweeps/train.py, run by the examples' test
+  tmux                               # the panda prompt's terminal test
   dataset-fashion-mnist              # the main job's data
 )
 
