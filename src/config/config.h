@@ -15,7 +15,11 @@
  *         beta1: {min: 0.8, max: 0.99}
  *         eps: {value: 1e-8}
  *   early_terminate: {type: hyperband, min_iter: 3}
- *   command: [${env}, ${interpreter}, ${program}, ${args}]
+ *   command:                             a block list: "${" cannot open a flow list item
+ *     - ${env}
+ *     - ${interpreter}
+ *     - ${program}
+ *     - ${args}
  *
  * Top-level keys. W&B's: program, method, metric (name, goal, target; impute and
  * impute_while_running are accepted and mean nothing offline), parameters, early_terminate
