@@ -1129,7 +1129,7 @@ static const struct {
      "sweep.yaml:3:1: unknown key 'zzz' in the sweep file; expected one of: program, "
      "method, metric, parameters, early_terminate, command, run_cap, entity, project, "
      "name, description, controller, sampler, pruner, budget, jobs, storage, study, "
-     "seed, retries, objective"},
+     "seed, retries, objective, panda"},
     {"unknown-top",
      "program: a.py\n"
      "method: random\n"

@@ -95,4 +95,32 @@ grep -q "^day 6 \|no better dev accuracy" out6.txt || fail "--auto neither ran 6
 printf 'chart\n' | "$caviar" panda panda.yaml --storage p.db --script - > out7.txt
 expect out7.txt "learning curve up to day 5"
 expect out7.txt "train loss"
+# ---- bad session files: each refused with its message, exit 2 ----
+bad() { # bad NAME MESSAGE: the file bad-NAME.yaml (from stdin) is refused saying MESSAGE
+    cat > "bad-$1.yaml"
+    local rc=0
+    "$caviar" panda "bad-$1.yaml" --storage bad.db --script /dev/null > /dev/null 2> "bad-$1.err" || rc=$?
+    [ "$rc" = 2 ] || fail "bad-$1.yaml: exit $rc, expected 2"
+    expect "bad-$1.err" "$2"
+}
+head='objective: {data: spirals}
+metric: {name: accuracy, goal: maximize}'
+printf '%s\npanda: {day_epoch: 2}\nparameters: {lr: {min: 0.001, max: 0.1}}\n' "$head" |
+    bad typo "unknown key 'day_epoch' in panda; expected day_epochs, days, seed"
+printf '%s\npanda: {day_epochs: 0}\nparameters: {lr: {min: 0.001, max: 0.1}}\n' "$head" |
+    bad zero "panda: day_epochs must be an integer >= 1, got '0'"
+printf '%s\npanda: {}\nparameters: {units: {values: [16, 32]}}\n' "$head" |
+    bad arch "parameter 'units' cannot change during training, so it needs one value (value: X)"
+printf '%s\npanda: {start: {lr: fast}}\nparameters: {lr: {min: 0.001, max: 0.1}}\n' "$head" |
+    bad start "panda: expected a number for 'lr', got 'fast'"
+printf '%s\npanda: {start: {activation: swish}}\nparameters: {lr: {min: 0.001, max: 0.1}}\n' \
+    "$head" | bad act "panda: unknown activation 'swish'"
+printf '%s\npanda: {start: {lr: -1}}\nparameters: {momentum: {min: 0.5, max: 0.9}}\n' "$head" |
+    bad lr "panda: invalid lr -1: must be in (0, inf)"
+printf 'objective: {data: spirals}\npanda: {population: 0}\nparameters: {lr: {min: 0.001, max: 0.1}}\n' \
+    > bad-pop.yaml
+rc=0
+"$caviar" pbt bad-pop.yaml --storage bad.db > /dev/null 2> bad-pop.err || rc=$?
+[ "$rc" = 2 ] || fail "bad-pop.yaml: exit $rc, expected 2"
+expect bad-pop.err "panda: population must be an integer in [1, 1000], got '0'"
 echo "test_panda_cli: ok"

@@ -228,7 +228,7 @@ caviar_status panda_opts_from_config(const config_sweep *c, panda_opts *o, cavia
     o->arch.batchnorm = v != 0;
     hp->epochs = day_epochs;
     if ((st = caviar_nn_hparams_check(hp, err)) != CAVIAR_OK) {
-        util_err_prefix(err, "%s: panda: ", c->path);
+        util_err_prefix(err, "%s: panda", c->path);
         return st;
     }
 
