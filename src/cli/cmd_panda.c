@@ -51,11 +51,25 @@ static const char usage[] =
     "\n"
     "Exit status: 0 done, 1 failure, 2 bad options or file.\n";
 
+/* Ctrl-C: stops a day after its current epoch (the day is not kept), or drops the line being
+ * typed; a second Ctrl-C while a day trains ends the program. */
+static volatile int interrupted;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    if (interrupted) {
+        signal(SIGINT, SIG_DFL);
+        raise(SIGINT);
+    }
+    interrupted = 1;
+}
+
 typedef struct session {
     panda *p;
     int chart;
-    int width;
     char note[256]; /* what changed since the last day: the next day's note */
+    int interactive;
 } session;
 
 static void add_note(session *s, const char *what)
@@ -129,7 +143,7 @@ static void show_chart(const session *s)
         char title[64];
         snprintf(title, sizeof title, "learning curve up to day %llu",
                  (unsigned long long)panda_head(p));
-        chart_opts o = {.width = s->width, .height = 16, .log_left = 1, .unicode = 0,
+        chart_opts o = {.width = term_width(), .height = 16, .log_left = 1, .unicode = 0,
                         .vlines = vl, .n_vlines = n > 1 ? n : 0, .title = title};
         char *text = chart_render(series, 3, &o);
         if (text)
@@ -147,7 +161,9 @@ static int train_days(session *s, size_t days, const char *note)
 {
     for (size_t i = 0; i < days; i++) {
         caviar_error err;
+        interrupted = 0;
         caviar_status st = panda_train_day(s->p, i == 0 ? note : "", &err);
+        interrupted = 0;
         if (st == CAVIAR_STOPPED) {
             printf("interrupted: the day was not kept; still at day %llu\n",
                    (unsigned long long)panda_head(s->p));
@@ -200,6 +216,8 @@ static int run_command(session *s, char *line)
         }
         int r = train_days(s, days, s->note);
         s->note[0] = '\0';
+        if (r > 0 && !s->interactive)
+            return 1; /* a script stops at Ctrl-C */
         return r < 0 ? -1 : 0;
     }
     if (strcmp(cmd, "set") == 0) {
@@ -397,7 +415,13 @@ int cmd_panda(int argc, char **argv)
         o.storage = "caviar.db";
     if (study)
         o.study = study;
-    session s = {NULL, chart, term_width(), ""};
+    session s = {NULL, chart, "", 0};
+    o.stop = &interrupted;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL); /* no SA_RESTART: readline returns on Ctrl-C */
     int rc = 0;
     if (panda_open(&o, &s.p, &err) != CAVIAR_OK) {
         fprintf(stderr, "caviar panda: %s\n", err.msg);
@@ -419,6 +443,7 @@ int cmd_panda(int argc, char **argv)
     }
     FILE *in = NULL;
     int interactive = !script && isatty(0);
+    s.interactive = interactive;
     if (script)
         in = strcmp(script, "-") == 0 ? stdin : fopen(script, "r");
     else if (!interactive)
@@ -433,9 +458,16 @@ int cmd_panda(int argc, char **argv)
     for (;;) {
         char *line = NULL;
         if (interactive) {
+            interrupted = 0;
             line = readline("panda> ");
-            if (!line)
+            if (!line && interrupted) { /* Ctrl-C: drop the line, a fresh prompt */
+                printf("\n");
+                continue;
+            }
+            if (!line) { /* Ctrl-D */
+                printf("\n");
                 break;
+            }
             if (*line)
                 add_history(line);
         } else {

@@ -381,7 +381,8 @@ static int on_epoch(caviar_nn *nn, const caviar_nn_epoch_info *info, void *user)
         r->failed = 1;
         return CAVIAR_NN_STOP;
     }
-    return caviar_stop_requested() ? CAVIAR_NN_STOP : CAVIAR_NN_CONTINUE;
+    int stop = caviar_stop_requested() || (r->p->o.stop && *r->p->o.stop);
+    return stop ? CAVIAR_NN_STOP : CAVIAR_NN_CONTINUE;
 }
 
 caviar_status panda_train_day(panda *p, const char *note, caviar_error *err)

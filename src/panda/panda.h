@@ -58,6 +58,9 @@ typedef struct panda_opts {
     /* automatic policy */
     double min_delta, jump;          /* defaults 1e-3 and 1.5 */
     size_t patience;                 /* days without a new best before auto stops (default 4) */
+    /* When not NULL and non-zero after an epoch, the day stops and is not kept
+     * (panda_train_day returns CAVIAR_STOPPED): a SIGINT handler's flag. */
+    const volatile int *stop;
 } panda_opts;
 
 /* Reads a sweep file's panda session: objective: (data, metric, dev_fraction, split_seed),
