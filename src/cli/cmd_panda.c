@@ -453,8 +453,15 @@ int cmd_panda(int argc, char **argv)
         rc = CLI_USAGE;
         goto done;
     }
-    if (interactive)
+    char hist[4096] = "";
+    if (interactive) {
         using_history();
+        const char *home = getenv("HOME");
+        if (home && *home) { /* the prompt's history across sessions */
+            snprintf(hist, sizeof hist, "%s/.caviar_panda_history", home);
+            read_history(hist);
+        }
+    }
     for (;;) {
         char *line = NULL;
         if (interactive) {
@@ -492,6 +499,10 @@ int cmd_panda(int argc, char **argv)
     }
     if (in && in != stdin)
         fclose(in);
+    if (hist[0]) {
+        stifle_history(1000);
+        write_history(hist);
+    }
 done:
     panda_close(s.p);
     caviar_data_free(data);
