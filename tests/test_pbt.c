@@ -4,7 +4,8 @@
  *     (of v on log and linear scales, of 1 - v on one-minus-log), a categorical to a
  *     neighbouring choice, an int to an integer, and everything stays inside its bounds;
  *     with resample = 0.25 about a quarter of the moves are fresh draws (binomial bound);
- *   - exploit: a real run (spirals, 4 members side by side in SQLite): members in the bottom
+ *   - exploit: a real run (spirals, 4 members side by side in SQLite, or in the PostgreSQL
+ *     server of $CAVIAR_TEST_PG_URL when run as "test_pbt postgresql"): members in the bottom
  *     quantile copy others, and every copy's checksum is the one its source recorded for that
  *     epoch (the state was copied exactly); the hyperparameters after each explore lie in the
  *     searched space.
@@ -89,12 +90,16 @@ static const char *attr(const caviar_trial_view *v, const char *key)
     return NULL;
 }
 
+static const char *g_pg_url; /* PostgreSQL instead of SQLite */
+
 static void test_exploit_exact(void **state)
 {
     (void)state;
     char dir[] = "/tmp/caviar-pbt-XXXXXX", path[256];
     assert_non_null(mkdtemp(dir));
     snprintf(path, sizeof path, "%s/pbt.db", dir);
+    char name[64];
+    snprintf(name, sizeof name, "pbt-%ld", (long)getpid()); /* a fresh study on a shared server */
     caviar_error err;
     caviar_data_opts dopts;
     caviar_data_opts_init(&dopts);
@@ -128,8 +133,8 @@ static void test_exploit_exact(void **state)
     b->n_bounds = 2;
     caviar_study_opts so;
     caviar_study_opts_init(&so);
-    so.name = "pbt";
-    so.storage = path;
+    so.name = name;
+    so.storage = g_pg_url ? g_pg_url : path;
     so.seed = 11;
     so.direction = CAVIAR_MAXIMIZE;
     so.max_trials = 4;
@@ -195,8 +200,16 @@ static void test_exploit_exact(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "postgresql") == 0) {
+        if (!(g_pg_url = getenv("CAVIAR_TEST_PG_URL"))) {
+            fprintf(stderr, "test_pbt: CAVIAR_TEST_PG_URL is not set\n");
+            return 77;
+        }
+        const struct CMUnitTest pg[] = {cmocka_unit_test(test_exploit_exact)};
+        return cmocka_run_group_tests(pg, NULL, NULL);
+    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_perturb_scales),
         cmocka_unit_test(test_exploit_exact),
