@@ -243,22 +243,7 @@ static int run_command(session *s, char *line)
         if (any <= 0) {
             if (any == 0)
                 printf("set: expected NAME=VALUE ...\n");
-            /* all or nothing: undo what this line set */
-            caviar_error ignore;
-            char v[64];
-            for (size_t i = 0; panda_settable[i]; i++) {
-                const char *k = panda_settable[i];
-                double b = strcmp(k, "batch_size") == 0 ? (double)before.batch_size
-                           : strcmp(k, "lr") == 0       ? before.lr
-                           : strcmp(k, "momentum") == 0 ? before.momentum
-                           : strcmp(k, "beta1") == 0    ? before.beta1
-                           : strcmp(k, "beta2") == 0    ? before.beta2
-                           : strcmp(k, "eps") == 0      ? before.eps
-                           : strcmp(k, "dropout") == 0  ? before.dropout
-                                                        : before.l2;
-                snprintf(v, sizeof v, "%.17g", b);
-                panda_set(s->p, k, v, &ignore);
-            }
+            panda_restore_pending(s->p, &before); /* all or nothing */
             return 0;
         }
         add_note(s, note);

@@ -568,6 +568,7 @@ caviar_status panda_save(panda *p, const char *path, caviar_error *err)
 size_t panda_n_days(const panda *p) { return p->n_days; }
 uint64_t panda_head(const panda *p) { return p->head; }
 const caviar_nn_hparams *panda_pending(const panda *p) { return &p->pending; }
+void panda_restore_pending(panda *p, const caviar_nn_hparams *hp) { p->pending = *hp; }
 const caviar_nn_arch *panda_arch(const panda *p) { return caviar_nn_get_arch(p->nn); }
 uint32_t panda_checksum(const panda *p) { return caviar_nn_checksum(p->nn); }
 panda_metric panda_metric_of(const panda *p) { return p->o.metric; }

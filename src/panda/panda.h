@@ -109,6 +109,8 @@ size_t panda_n_days(const panda *p);
 const panda_day *panda_get_day(const panda *p, uint64_t day); /* NULL if none */
 uint64_t panda_head(const panda *p);                          /* 0: the fresh model */
 const caviar_nn_hparams *panda_pending(const panda *p);
+/* Puts back pending hyperparameters read earlier with panda_pending (an all-or-nothing set). */
+void panda_restore_pending(panda *p, const caviar_nn_hparams *hp);
 const caviar_nn_arch *panda_arch(const panda *p);
 uint32_t panda_checksum(const panda *p);                      /* of the current model */
 panda_metric panda_metric_of(const panda *p);
