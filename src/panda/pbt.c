@@ -105,7 +105,6 @@ typedef struct member_run {
     const panda_pbt_opts *o;
     caviar_trial *t;
     size_t trained;     /* epochs this member has trained (its compute: the report step) */
-    size_t seg_start;   /* the model's epoch when the current interval began */
     double last;
     int failed;
     caviar_error *err;
@@ -117,7 +116,6 @@ static int on_epoch(caviar_nn *nn, const caviar_nn_epoch_info *info, void *user)
     member_run *r = user;
     r->last = panda_metric_value(r->o->base.metric, &info->dev);
     r->trained++;
-    (void)r->seg_start;
     if (caviar_trial_report(r->t, (int64_t)r->trained, r->last, r->err) != CAVIAR_OK) {
         r->failed = 1;
         return CAVIAR_NN_STOP;
@@ -309,15 +307,14 @@ caviar_trial_state panda_pbt_member(caviar_trial *t, void *user, double *value, 
     caviar_nn *nn = caviar_nn_new(&b->arch, &hp, b->seed * 0x9e3779b97f4a7c15ULL + number + 1, err);
     if (!nn)
         return CAVIAR_TRIAL_FAIL;
-    member_run r = {o, t, 0, 0, NAN, 0, err};
+    member_run r = {o, t, 0, NAN, 0, err};
     caviar_nn_train_opts to = {.dev = &b->data->dev, .target_std = b->data->target_std,
                                .on_epoch = on_epoch, .user = &r};
     caviar_trial_state end = CAVIAR_TRIAL_COMPLETE;
     char key[64], hps[1024];
     while (r.trained < o->epochs) {
         size_t k = o->epochs - r.trained < b->day_epochs ? o->epochs - r.trained : b->day_epochs;
-        r.seg_start = caviar_nn_epoch(nn);
-        hp.epochs = r.seg_start + k;
+        hp.epochs = caviar_nn_epoch(nn) + k;
         caviar_error terr;
         if (caviar_nn_set_hparams(nn, &hp, &terr) != CAVIAR_OK) {
             *err = terr;
