@@ -513,14 +513,24 @@ static const char pbt_usage[] =
     "  --no-exploit     random search with the same compute (the baseline)\n"
     "  --help           this text\n";
 
-/* A member's lineage: its exploits, oldest first, as "epoch E: from #T (epoch E2)". */
+/* A member's lineage: its exploits, oldest first, as "after epoch E: copied #T ...". */
 static void print_lineage(const caviar_trial_view *v)
 {
-    for (size_t i = 0; i < v->n_attrs; i++) {
+    size_t last = 0;
+    for (;;) { /* the next exploit after epoch `last` (attributes come sorted as text) */
+        size_t i = v->n_attrs, at = 0, best_at = SIZE_MAX;
+        for (size_t j = 0; j < v->n_attrs; j++)
+            if (sscanf(v->attrs[j].key, "pbt.exploit.%zu", &at) == 1 && at > last &&
+                at < best_at) {
+                best_at = at;
+                i = j;
+            }
+        if (i == v->n_attrs)
+            break;
+        at = last = best_at;
         unsigned long long from;
-        size_t at, src_epoch;
-        if (sscanf(v->attrs[i].key, "pbt.exploit.%zu", &at) != 1 ||
-            sscanf(v->attrs[i].value, "%llu %zu", &from, &src_epoch) != 2)
+        size_t src_epoch;
+        if (sscanf(v->attrs[i].value, "%llu %zu", &from, &src_epoch) != 2)
             continue;
         char key[64];
         snprintf(key, sizeof key, "pbt.explore.%zu", at);
@@ -531,6 +541,14 @@ static void print_lineage(const caviar_trial_view *v)
         printf("    after epoch %zu: copied #%llu (after its epoch %zu); %s\n", at, from, src_epoch,
                explore);
     }
+}
+
+/* ", test accuracy 0.8931" from the member's test attribute, if it has one. */
+static void print_test(const caviar_trial_view *v)
+{
+    for (size_t j = 0; j < v->n_attrs; j++)
+        if (strncmp(v->attrs[j].key, "test_", 5) == 0)
+            printf(", test %s %.4f", v->attrs[j].key + 5, strtod(v->attrs[j].value, NULL));
 }
 
 int cmd_pbt(int argc, char **argv)
@@ -597,7 +615,12 @@ int cmd_pbt(int argc, char **argv)
         o.exploit = 0;
     caviar_study_opts so;
     caviar_study_opts_init(&so);
-    so.name = study ? study : o.base.study ? o.base.study : "pbt";
+    /* Random search gets a study of its own unless told: the same name would resume the PBT
+     * run's finished members. */
+    char name[512];
+    snprintf(name, sizeof name, "%s%s", study ? study : o.base.study ? o.base.study : "pbt",
+             !study && !o.exploit ? "-random" : "");
+    so.name = name;
     so.storage = storage ? storage : o.base.storage ? o.base.storage : "caviar.db";
     so.seed = o.base.seed;
     so.sampler = cfg.sampler ? cfg.sampler : "random";
@@ -621,6 +644,9 @@ int cmd_pbt(int argc, char **argv)
     if (st != CAVIAR_OK && st != CAVIAR_STOPPED) {
         fprintf(stderr, "caviar pbt: %s\n", err.msg);
         rc = CLI_FAILURE;
+    } else if (stats.n_run == 0) {
+        printf("nothing to run: study '%s' already holds its %zu members (--study NAME starts "
+               "another)\n", so.name, o.population);
     }
     caviar_study *s = caviar_study_new(&so, &err);
     if (s) {
@@ -629,19 +655,19 @@ int cmd_pbt(int argc, char **argv)
             caviar_trial_view v;
             if (caviar_study_trial(s, i, &v) != CAVIAR_OK)
                 continue;
-            const char *test = NULL;
-            for (size_t j = 0; j < v.n_attrs; j++)
-                if (strncmp(v.attrs[j].key, "test_", 5) == 0)
-                    test = v.attrs[j].value;
-            printf("member #%llu %s: dev %s %.4f%s%s\n", (unsigned long long)v.number,
-                   caviar_trial_state_name(v.state), m, v.value, test ? ", test " : "",
-                   test ? test : "");
+            printf("member #%llu %s: dev %s %.4f", (unsigned long long)v.number,
+                   caviar_trial_state_name(v.state), m, v.value);
+            print_test(&v);
+            printf("\n");
             print_lineage(&v);
         }
         caviar_trial_view best;
-        if (caviar_study_best(s, &best, &err) == CAVIAR_OK)
-            printf("best: member #%llu, dev %s %.4f\n", (unsigned long long)best.number, m,
+        if (caviar_study_best(s, &best, &err) == CAVIAR_OK) {
+            printf("best: member #%llu, dev %s %.4f", (unsigned long long)best.number, m,
                    best.value);
+            print_test(&best);
+            printf("\n");
+        }
         caviar_study_free(s);
     }
     caviar_data_free(data);

@@ -621,6 +621,8 @@ caviar_status panda_auto(panda *p, int *stop, char *why, size_t len, caviar_erro
         snprintf(why, len, "auto: first day at lr %g", p->pending.lr);
         return CAVIAR_OK;
     }
+    char after[48];
+    snprintf(after, sizeof after, "auto after day %llu", (unsigned long long)h->day);
     uint64_t branch[4096];
     size_t n = panda_branch(p, p->head, branch, 4096);
     /* The best dev loss and metric of the branch before the head, and the days since a best. */
@@ -656,33 +658,46 @@ caviar_status panda_auto(panda *p, int *stop, char *why, size_t len, caviar_erro
             return st;
         double to = clamp_lr(p, p->pending.lr / 3);
         p->pending.lr = to;
-        snprintf(why, len, "auto: %s: back to day %llu, lr %g -> %g", reason,
+        snprintf(why, len, "%s: %s: back to day %llu, lr %g -> %g", after, reason,
                  (unsigned long long)back, lr, to);
         return CAVIAR_OK;
     }
     if (since_best >= p->o.patience) {
         *stop = 1;
-        snprintf(why, len, "auto: no better dev %s for %zu days: stop", mname, since_best);
+        snprintf(why, len, "%s: no better dev %s for %zu days: stop", after, mname,
+                 since_best);
         return CAVIAR_OK;
     }
     double gain = prev ? h->value - prev->value : NAN;
     if (p->o.metric != PANDA_ACCURACY)
         gain = -gain;
-    int smooth = 1;
-    for (size_t i = 1; i < h->n_curve; i++)
-        smooth &= h->curve[i].train_loss < h->curve[i - 1].train_loss;
+    /* Smooth: the training loss fell at every epoch of the day, the first one included (from
+     * the previous day's last), so that one-epoch days are judged too. */
+    int smooth = h->n_curve > 0;
+    const panda_epoch *before = prev && prev->n_curve ? &prev->curve[prev->n_curve - 1] : NULL;
+    for (size_t i = 0; i < h->n_curve; i++) {
+        const panda_epoch *e = i ? &h->curve[i - 1] : before;
+        if (e)
+            smooth &= h->curve[i].train_loss < e->train_loss;
+    }
+    /* A plateau: no better dev metric than the branch's best for two days (one worse day is
+     * noise, not a plateau); lr falls every second day of it. */
     if (prev && gain > p->o.min_delta && smooth) {
         double to = clamp_lr(p, lr * 1.5);
         p->pending.lr = to;
-        snprintf(why, len, "auto: dev %s rose by %.4g with a smooth training loss: lr %g -> %g",
-                 mname, gain, lr, to);
-    } else if (prev && !(gain > p->o.min_delta)) {
+        snprintf(why, len, "%s: dev %s rose by %.4g, the training loss fell every epoch: lr %g "
+                 "-> %g", after, mname, gain, lr, to);
+    } else if (prev && since_best >= 2 && since_best % 2 == 0) {
         double to = clamp_lr(p, lr / 3);
         p->pending.lr = to;
-        snprintf(why, len, "auto: dev %s moved by %.4g (plateau): lr %g -> %g", mname,
-                 isnan(gain) ? 0.0 : gain, lr, to);
+        if (to < lr)
+            snprintf(why, len, "%s: no better dev %s for %zu days (plateau): lr %g -> %g", after,
+                     mname, since_best, lr, to);
+        else
+            snprintf(why, len, "%s: no better dev %s for %zu days (plateau), lr %g is at its "
+                     "lower bound", after, mname, since_best, lr);
     } else {
-        snprintf(why, len, "auto: keep lr %g", lr);
+        snprintf(why, len, "%s: keep lr %g", after, lr);
     }
     return CAVIAR_OK;
 }

@@ -27,9 +27,12 @@
  * reason recorded as the next day's note:
  *   diverged (NaN/Inf) or dev loss jumped above jump x the best of the branch
  *                         -> roll back to the day before and divide lr by 3
- *   dev metric improved by more than min_delta over the previous day, and the day's training
- *   loss fell every epoch -> raise lr by 1.5 (within the bounds)
- *   improved by less than min_delta (a plateau) -> divide lr by 3
+ *   dev metric improved by more than min_delta over the previous day, and the training loss
+ *   fell at every epoch of the day (from the previous day's last) -> raise lr by 1.5 (within
+ *   the bounds)
+ *   no better dev metric than the branch's best for two days (a plateau) -> divide lr by 3
+ *   (again every second day while it lasts)
+ * The note says which day it looked at: "auto after day 7: ...".
  *   no new best for patience days -> stop
  */
 #ifndef CAVIAR_PANDA_H

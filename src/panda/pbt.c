@@ -9,8 +9,8 @@
  *      "trained=E\n" (E: the epochs this member has trained so far), and records
  *      "pbt.saved.E" = the state's checksum (the blob is replaced each interval; the checksums
  *      stay, one per E, which only grows);
- *   2. ranks itself among the members that have reported at or after epoch E - interval (by
- *      their latest dev metric); in the bottom quantile it exploits: it loads the state of a
+ *   2. ranks itself among the members that have saved a state after E - interval epochs of
+ *      training (by their dev metric then); in the bottom quantile it exploits: it loads the state of a
  *      member of the top quantile (chosen at random), checks that the state's checksum is the
  *      one that member recorded for that epoch, and takes its hyperparameters; then it
  *      explores: each searched hyperparameter is resampled from its distribution with
@@ -136,16 +136,24 @@ static caviar_status set_attrf(caviar_trial *t, const char *key, caviar_error *e
     return caviar_trial_set_attr(t, key, value, err);
 }
 
-/* value of the member's report at the largest step <= at, if that step is > at - window. */
+/* A member's dev metric at its newest saved state within the window (at - window, at]: the
+ * report at the largest step E of it with a "pbt.saved.E", so that the state an exploit copies
+ * is the one that was ranked. */
 static int value_near(const caviar_trial_view *v, int64_t at, int64_t window, double *value)
 {
-    for (size_t i = v->n_reports; i-- > 0;)
-        if (v->report_steps[i] <= at) {
-            if (v->report_steps[i] <= at - window)
-                return 0;
+    for (size_t i = v->n_reports; i-- > 0;) {
+        int64_t step = v->report_steps[i];
+        if (step > at)
+            continue;
+        if (step <= at - window)
+            return 0;
+        char key[64];
+        snprintf(key, sizeof key, "pbt.saved.%lld", (long long)step);
+        if (attr_of(v, key)) {
             *value = v->report_values[i];
             return 1;
         }
+    }
     return 0;
 }
 
