@@ -9,8 +9,9 @@
  *      "trained=E\n" (E: the epochs this member has trained so far), and records
  *      "pbt.saved.E" = the state's checksum (the blob is replaced each interval; the checksums
  *      stay, one per E, which only grows);
- *   2. ranks itself among the members that have saved a state after E - interval epochs of
- *      training (by their dev metric then); in the bottom quantile it exploits: it loads the state of a
+ *   2. ranks itself among the members that have saved a state, by their dev metric at their
+ *      newest saved state (asynchronous PBT: members ahead count with the epochs they have,
+ *      members behind with theirs); in the bottom quantile it exploits: it loads the state of a
  *      member of the top quantile (chosen at random), checks that the state's checksum is the
  *      one that member recorded for that epoch, and takes its hyperparameters; then it
  *      explores: each searched hyperparameter is resampled from its distribution with
@@ -136,17 +137,13 @@ static caviar_status set_attrf(caviar_trial *t, const char *key, caviar_error *e
     return caviar_trial_set_attr(t, key, value, err);
 }
 
-/* A member's dev metric at its newest saved state within the window (at - window, at]: the
- * report at the largest step E of it with a "pbt.saved.E", so that the state an exploit copies
- * is the one that was ranked. */
-static int value_near(const caviar_trial_view *v, int64_t at, int64_t window, double *value)
+/* A member's dev metric at its newest saved state: the report at the largest step E with a
+ * "pbt.saved.E", so that the state an exploit copies is the one that was ranked (unless its
+ * owner saves a newer one in between: the copy then says so). */
+static int value_saved(const caviar_trial_view *v, double *value)
 {
     for (size_t i = v->n_reports; i-- > 0;) {
         int64_t step = v->report_steps[i];
-        if (step > at)
-            continue;
-        if (step <= at - window)
-            return 0;
         char key[64];
         snprintf(key, sizeof key, "pbt.saved.%lld", (long long)step);
         if (attr_of(v, key)) {
@@ -193,8 +190,7 @@ static caviar_status interval_end(const panda_pbt_opts *o, caviar_trial *t, size
     if (!o->exploit)
         return CAVIAR_OK;
 
-    /* The members compared at equal compute: their dev metric after about as many epochs of
-     * training as this one (a report within the last interval before `trained`). */
+    /* The members with a saved state, by their metric then. */
     size_t n = caviar_study_n_trials(s), k = 0;
     member_view *m = calloc(n ? n : 1, sizeof *m);
     if (!m)
@@ -204,7 +200,7 @@ static caviar_status interval_end(const panda_pbt_opts *o, caviar_trial *t, size
         double val;
         if (caviar_study_trial(s, i, &v) != CAVIAR_OK ||
             (v.state != CAVIAR_TRIAL_RUNNING && v.state != CAVIAR_TRIAL_COMPLETE) ||
-            !value_near(&v, (int64_t)trained, (int64_t)o->base.day_epochs, &val))
+            !value_saved(&v, &val))
             continue;
         m[k++] = (member_view){v.number, val, (int64_t)trained};
     }
@@ -213,7 +209,7 @@ static caviar_status interval_end(const panda_pbt_opts *o, caviar_trial *t, size
     for (size_t i = 0; i < k; i++)
         if (m[i].number == me)
             rank = i;
-    size_t cut = (size_t)floor(o->quantile * (double)k);
+    size_t cut = (size_t)floor(o->quantile * (double)k + 0.5); /* two members: one each */
     if (k < 2 || cut == 0 || rank == k || rank < k - cut) {
         free(m);
         return CAVIAR_OK; /* not in the bottom quantile (or too few to rank) */
