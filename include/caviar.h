@@ -227,6 +227,10 @@ uint64_t caviar_trial_number(const caviar_trial *trial);
 /* The study the trial belongs to (an objective that reads its peers: population-based
  * training). */
 caviar_study *caviar_trial_study(caviar_trial *trial);
+/* A seed for what the trial trains (weight initialisation, shuffling), from the study's seed
+ * and the trial's number: trials differ, runs repeat, and a study with another seed (a
+ * re-test) trains every configuration afresh. */
+uint64_t caviar_trial_seed(const caviar_trial *trial);
 
 /* Define-by-run suggestions. Asking again for a name in the same trial returns the same value;
  * asking with another distribution than the study knows for that name is an error. */

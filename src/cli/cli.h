@@ -24,6 +24,7 @@ int cmd_tune(int argc, char **argv);
 int cmd_panda(int argc, char **argv);
 int cmd_pbt(int argc, char **argv);
 int cmd_worker(int argc, char **argv);
+int cmd_retest(int argc, char **argv);
 /* cmd_studies.c: looking at and managing the studies of a database */
 int cmd_studies(int argc, char **argv);
 int cmd_trials(int argc, char **argv);

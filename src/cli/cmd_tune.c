@@ -1,6 +1,7 @@
 /*
- * cmd_tune.c — `caviar tune` (run or resume a study with N worker processes) and `caviar worker`
- * (one more worker for a study that exists, from any machine that reaches its database).
+ * cmd_tune.c — `caviar tune` (run or resume a study with N worker processes), `caviar worker`
+ * (one more worker for a study that exists, from any machine that reaches its database) and
+ * `caviar retest` (a study's best configurations again, with fresh seeds, as a new study).
  *
  * The study's spec, kept in the database when tune creates the study, holds what a worker
  * needs besides the sampler and pruner (which the study row holds): the objective with its
@@ -779,5 +780,446 @@ int cmd_worker(int argc, char **argv)
     }
     int code = run_study("worker", &o, &obj, &w, w.jobs == 1, json);
     store_study_release(&known);
+    return code;
+}
+
+/* ---- caviar retest ---------------------------------------------------------------------------- */
+
+static const char retest_help[] =
+    "usage: caviar retest [--storage URL] [--study NAME] [--top K] [--seeds S] [options]\n"
+    "\n"
+    "Runs the study's best K configurations again, S times each with fresh seeds (and, with\n"
+    "--data, on other data), as a new study NAME-retest (NAME-retest-2, ... for later ones)\n"
+    "that records which study it re-tests. Then it shows, for each configuration, its old\n"
+    "value, the new values' mean and spread, and whether the ranking still holds: good\n"
+    "settings go stale when the data, the code or the hardware change.\n"
+    "\n"
+    "  --storage URL   the database (default caviar.db)\n"
+    "  --study NAME    the study to re-test (default: the only one)\n"
+    "  --top K         configurations, best first (default 3)\n"
+    "  --seeds S       runs of each (default 3)\n"
+    "  --data SOURCE   the built-in trainer's data for the re-test (fashion-mnist, a CSV, ...)\n"
+    "  --jobs N        worker processes (default: the number of cores)\n"
+    "  --json          two JSON lines on stdout: the re-test study's summary, then the\n"
+    "                  comparison\n"
+    "  --help          this text\n";
+
+typedef struct retest_config {
+    uint64_t old_trial;
+    double old_value;
+    size_t n_params;
+    char **names;
+    double *values;      /* internal */
+    double sum, sum2, lo, hi;
+    size_t n;            /* re-test runs that completed */
+    size_t n_failed;
+} retest_config;
+
+static void retest_configs_free(retest_config *c, size_t k)
+{
+    for (size_t i = 0; c && i < k; i++) {
+        for (size_t j = 0; j < c[i].n_params; j++)
+            free(c[i].names[j]);
+        free(c[i].names);
+        free(c[i].values);
+    }
+    free(c);
+}
+
+/* Whether the trial view has exactly the configuration's parameters and values. */
+static int same_config(const caviar_trial_view *v, const retest_config *c)
+{
+    if (v->n_params != c->n_params)
+        return 0;
+    for (size_t i = 0; i < c->n_params; i++) {
+        size_t j = 0;
+        while (j < v->n_params && strcmp(v->param_names[j], c->names[i]) != 0)
+            j++;
+        if (j == v->n_params || v->param_values[j] != c->values[i])
+            return 0;
+    }
+    return 1;
+}
+
+static int by_old_value(const void *a, const void *b, int maximize)
+{
+    const retest_config *x = a, *y = b;
+    if (x->old_value == y->old_value)
+        return 0;
+    return (x->old_value < y->old_value) == !maximize ? -1 : 1;
+}
+
+int cmd_retest(int argc, char **argv)
+{
+    enum { R_TOP = 512, R_SEEDS, R_DATA };
+    static const struct option opts[] = {
+        {"storage", required_argument, 0, T_STORAGE}, {"study", required_argument, 0, T_STUDY},
+        {"top", required_argument, 0, R_TOP},         {"seeds", required_argument, 0, R_SEEDS},
+        {"data", required_argument, 0, R_DATA},       {"jobs", required_argument, 0, T_JOBS},
+        {"json", no_argument, 0, T_JSON},             {"quiet", no_argument, 0, T_QUIET},
+        {"help", no_argument, 0, T_HELP},             {0, 0, 0, 0},
+    };
+    const char *storage = "caviar.db", *study = NULL, *data = NULL;
+    size_t top = 3, seeds = 3, n;
+    caviar_work_opts w;
+    caviar_work_opts_init(&w);
+    int json = 0, c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        switch (c) {
+        case T_STORAGE: storage = optarg; break;
+        case T_STUDY: study = optarg; break;
+        case R_TOP:
+        case R_SEEDS:
+            if (util_parse_size(optarg, &n) != 0 || n == 0 || n > 10000)
+                return usage_error("retest", "invalid value '%s' for --%s: expected 1 to 10000",
+                                   optarg, c == R_TOP ? "top" : "seeds");
+            *(c == R_TOP ? &top : &seeds) = n;
+            break;
+        case R_DATA: data = optarg; break;
+        case T_JOBS:
+            if (util_parse_size(optarg, &n) != 0 || n == 0 || n > 1024)
+                return usage_error("retest", "invalid value '%s' for --jobs: expected 1 to "
+                                   "1024", optarg);
+            w.jobs = (unsigned)n;
+            break;
+        case T_JSON: json = 1; break;
+        case T_QUIET: w.quiet = 1; break;
+        case T_HELP: fputs(retest_help, stdout); return CLI_OK;
+        case ':': return usage_error("retest", "option '%s' needs a value", argv[optind - 1]);
+        default: return usage_error("retest", "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return usage_error("retest", "unexpected argument '%s'", argv[optind]);
+    caviar_error err = {0};
+    char shown[512];
+    store_redact(storage, shown, sizeof shown);
+    const store_type *type = store_find(storage);
+    if (!type || strcmp(type->name, "memory") == 0) {
+        fprintf(stderr, "caviar retest: '%s' is not a study database\nhint: caviar.db, "
+                        "sqlite:PATH or postgresql://USER@HOST/DB\n", shown);
+        return CLI_USAGE;
+    }
+    store *st = NULL;
+    if (type->open(storage, &st, &err) != CAVIAR_OK) {
+        fprintf(stderr, "caviar retest: %s\n", err.msg);
+        return CLI_FAILURE;
+    }
+    /* The study to re-test (the only one when not named), and a free name for the re-test. */
+    store_study_list list;
+    caviar_status rs = type->list_studies(st, &list, &err);
+    if (rs == CAVIAR_OK && !study) {
+        if (list.n != 1) {
+            fprintf(stderr, "caviar retest: %s holds %zu studies\nhint: --study NAME chooses "
+                            "one\n", shown, list.n);
+            store_study_list_release(&list);
+            type->close(st);
+            return CLI_USAGE;
+        }
+        study = list.studies[0].name;
+    }
+    store_study known;
+    if (rs == CAVIAR_OK)
+        rs = type->load_study(st, study, &known, &err);
+    char name[600];
+    for (unsigned k = 1; rs == CAVIAR_OK; k++) {
+        snprintf(name, sizeof name, k == 1 ? "%s-retest" : "%s-retest-%u", study, k);
+        int taken = 0;
+        for (size_t i = 0; i < list.n; i++)
+            taken |= strcmp(list.studies[i].name, name) == 0;
+        if (!taken)
+            break;
+    }
+    type->close(st);
+    if (rs != CAVIAR_OK) {
+        fprintf(stderr, "caviar retest: %s\n", err.msg);
+        store_study_list_release(&list);
+        return rs == CAVIAR_EMISSING ? CLI_USAGE : CLI_FAILURE;
+    }
+    tune_spec sp;
+    if (spec_read(known.spec, &sp) != 0) {
+        fprintf(stderr, "caviar retest: study '%s' was not created by 'caviar tune': it names "
+                        "no objective to run again\n", study);
+        store_study_release(&known);
+        store_study_list_release(&list);
+        return CLI_USAGE;
+    }
+
+    /* The best K configurations, from the study's COMPLETE trials, without repeats. */
+    caviar_study_opts oo;
+    caviar_study_opts_init(&oo);
+    oo.name = study;
+    oo.direction = known.direction;
+    oo.seed = known.seed;
+    oo.storage = storage;
+    caviar_study *old = caviar_study_new(&oo, &err);
+    retest_config *cfg = NULL;
+    size_t k = 0;
+    int maximize = known.direction == CAVIAR_MAXIMIZE;
+    if (old) {
+        size_t total = caviar_study_n_trials(old);
+        cfg = calloc(total ? total : 1, sizeof *cfg);
+        for (size_t i = 0; cfg && i < total; i++) {
+            caviar_trial_view v;
+            if (caviar_study_trial(old, i, &v) != CAVIAR_OK || v.state != CAVIAR_TRIAL_COMPLETE)
+                continue;
+            retest_config *r = &cfg[k];
+            r->old_trial = v.number;
+            r->old_value = v.value;
+            r->n_params = v.n_params;
+            r->names = calloc(v.n_params ? v.n_params : 1, sizeof *r->names);
+            r->values = calloc(v.n_params ? v.n_params : 1, sizeof *r->values);
+            for (size_t j = 0; r->names && r->values && j < v.n_params; j++) {
+                r->names[j] = strdup(v.param_names[j]);
+                r->values[j] = v.param_values[j];
+            }
+            int dup = 0;
+            for (size_t j = 0; j < k && !dup; j++)
+                dup = same_config(&v, &cfg[j]);
+            if (dup) { /* keep the first (better after sorting: compare) */
+                for (size_t j = 0; j < r->n_params; j++)
+                    free(r->names[j]);
+                free(r->names);
+                free(r->values);
+                memset(r, 0, sizeof *r);
+                continue;
+            }
+            k++;
+        }
+        /* best first (stable by trial number) */
+        for (size_t i = 1; i < k; i++)
+            for (size_t j = i; j > 0 && by_old_value(&cfg[j - 1], &cfg[j], maximize) > 0; j--) {
+                retest_config t = cfg[j - 1];
+                cfg[j - 1] = cfg[j];
+                cfg[j] = t;
+            }
+        caviar_study_free(old);
+    }
+    if (!old || !cfg || k == 0) {
+        fprintf(stderr, "caviar retest: %s\n",
+                !old ? err.msg : "the study has no complete trial to re-test");
+        retest_configs_free(cfg, k);
+        store_study_release(&known);
+        store_study_list_release(&list);
+        return !old ? CLI_FAILURE : CLI_USAGE;
+    }
+    size_t n_cfg = top < k ? top : k;
+
+    /* The objective, as the study keeps it; --data replaces the built-in trainer's data. */
+    cli_objective obj;
+    char logs[700], objective_text[1200];
+    log_dir_of(name, logs, sizeof logs);
+    config_sweep sw;
+    int have_sweep = 0;
+    if (sp.sweep) {
+        rs = config_parse(sp.sweep, sp.sweep_len, "the study's sweep file", &sw, &err);
+        have_sweep = rs == CAVIAR_OK;
+        if (rs == CAVIAR_OK && data) {
+            if (!sw.has_objective) {
+                rs = util_err(&err, CAVIAR_EINVAL, "--data is for the built-in trainer; study "
+                              "'%s' runs a program (give it its data through its arguments)",
+                              study);
+            } else {
+                int replaced = 0;
+                for (size_t i = 0; i < sw.n_objective && rs == CAVIAR_OK; i++)
+                    if (strcmp(sw.objective[i].key, "data") == 0) {
+                        char *d = strdup(data);
+                        if (!d)
+                            rs = util_err(&err, CAVIAR_ENOMEM, "out of memory");
+                        else {
+                            free(sw.objective[i].value);
+                            sw.objective[i].value = d;
+                            replaced = 1;
+                        }
+                    }
+                if (rs == CAVIAR_OK && !replaced) {
+                    config_entry *more =
+                        realloc(sw.objective, (sw.n_objective + 1) * sizeof *more);
+                    if (more) {
+                        sw.objective = more;
+                        memset(&more[sw.n_objective], 0, sizeof *more);
+                        more[sw.n_objective].key = strdup("data");
+                        more[sw.n_objective].value = strdup(data);
+                        sw.n_objective++;
+                    }
+                    if (!more || !more[sw.n_objective - 1].key ||
+                        !more[sw.n_objective - 1].value)
+                        rs = util_err(&err, CAVIAR_ENOMEM, "out of memory");
+                }
+            }
+        }
+        if (rs == CAVIAR_OK)
+            rs = cli_objective_from_sweep(&obj, &sw, name, logs, &err);
+    } else {
+        if (data && strncmp(sp.objective, "mlp", 3) != 0)
+            rs = util_err(&err, CAVIAR_EINVAL, "--data is for the built-in trainer; study '%s' "
+                          "runs '%s'", study, sp.objective);
+        else if (data)
+            snprintf(objective_text, sizeof objective_text, "%s%sdata=%s", sp.objective,
+                     strchr(sp.objective, ':') ? "," : ":", data);
+        else
+            snprintf(objective_text, sizeof objective_text, "%s", sp.objective);
+        if (rs == CAVIAR_OK)
+            rs = cli_objective_from_spec(&obj, objective_text, &err);
+    }
+    if (rs != CAVIAR_OK) {
+        fprintf(stderr, "caviar retest: %s\n", err.msg);
+        if (have_sweep)
+            config_release(&sw);
+        retest_configs_free(cfg, k);
+        store_study_release(&known);
+        store_study_list_release(&list);
+        return rs == CAVIAR_EINVAL ? CLI_USAGE : CLI_FAILURE;
+    }
+
+    /* The re-test study: the same spec, marked as a re-test; no pruning (every run goes to the
+     * end), another seed (fresh weights), the configurations queued S times each. */
+    size_t spec_len = strlen(known.spec ? known.spec : "") + strlen(study) + 64;
+    char *spec = malloc(spec_len);
+    if (spec)
+        snprintf(spec, spec_len, "retest_of=%s\n%s", study, known.spec ? known.spec : "");
+    caviar_study_opts o;
+    caviar_study_opts_init(&o);
+    o.name = name;
+    o.direction = known.direction;
+    o.seed = known.seed + 1000003u * (uint64_t)(strlen(name) - strlen(study));
+    o.sampler = "random";
+    o.pruner = "none";
+    o.storage = storage;
+    o.max_trials = (uint64_t)(n_cfg * seeds);
+    o.heartbeat = sp.heartbeat;
+    o.grace = sp.grace;
+    o.max_retries = sp.retries;
+    o.spec = spec;
+    caviar_study *ns = spec ? caviar_study_new(&o, &err) : NULL;
+    rs = ns ? CAVIAR_OK : spec ? err.status : util_err(&err, CAVIAR_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n_cfg && rs == CAVIAR_OK; i++) {
+        for (size_t j = 0; j < cfg[i].n_params && rs == CAVIAR_OK; j++) {
+            /* the distributions as the old study has them */
+            caviar_study *src = caviar_study_new(&oo, &err);
+            if (!src) {
+                rs = err.status;
+                break;
+            }
+            caviar_trial_view v;
+            for (size_t t = 0; t < caviar_study_n_trials(src); t++)
+                if (caviar_study_trial(src, t, &v) == CAVIAR_OK && v.number == cfg[i].old_trial)
+                    for (size_t p = 0; p < v.n_params; p++)
+                        if (strcmp(v.param_names[p], cfg[i].names[j]) == 0)
+                            rs = caviar_study_add_param(ns, cfg[i].names[j], v.param_dists[p],
+                                                        &err);
+            caviar_study_free(src);
+        }
+        for (size_t s = 0; s < seeds && rs == CAVIAR_OK; s++)
+            rs = caviar_study_enqueue(ns, (const char *const *)cfg[i].names, cfg[i].values,
+                                      cfg[i].n_params, &err);
+    }
+    caviar_study_free(ns);
+    free(spec);
+    o.spec = NULL;
+    if (rs != CAVIAR_OK) {
+        fprintf(stderr, "caviar retest: %s\n", err.msg);
+        cli_objective_close(&obj);
+        if (have_sweep)
+            config_release(&sw);
+        retest_configs_free(cfg, k);
+        store_study_release(&known);
+        store_study_list_release(&list);
+        return CLI_FAILURE;
+    }
+    if (!json)
+        printf("re-testing the best %zu configuration(s) of study '%s', %zu run(s) each, as "
+               "study '%s'%s%s\n", n_cfg, study, seeds, name, data ? " on " : "",
+               data ? data : "");
+    fflush(stdout);
+    int code = run_study("retest", &o, &obj, &w, 0, json); /* its summary: a first JSON line */
+    if (have_sweep)
+        config_release(&sw);
+
+    /* The comparison. */
+    caviar_study_opts ro = o;
+    ro.heartbeat = ro.grace = 0;
+    caviar_study *rs_study = code == CLI_OK ? caviar_study_new(&ro, &err) : NULL;
+    for (size_t i = 0; rs_study && i < caviar_study_n_trials(rs_study); i++) {
+        caviar_trial_view v;
+        if (caviar_study_trial(rs_study, i, &v) != CAVIAR_OK)
+            continue;
+        for (size_t j = 0; j < n_cfg; j++) {
+            if (!same_config(&v, &cfg[j]))
+                continue;
+            if (v.state != CAVIAR_TRIAL_COMPLETE) {
+                cfg[j].n_failed++;
+                break;
+            }
+            if (cfg[j].n == 0 || v.value < cfg[j].lo)
+                cfg[j].lo = v.value;
+            if (cfg[j].n == 0 || v.value > cfg[j].hi)
+                cfg[j].hi = v.value;
+            cfg[j].n++;
+            cfg[j].sum += v.value;
+            cfg[j].sum2 += v.value * v.value;
+            break;
+        }
+    }
+    if (rs_study) {
+        /* New ranks by mean; the ranking holds when the order of the means is the old order. */
+        size_t discordant = 0, pairs = 0;
+        for (size_t a = 0; a < n_cfg; a++)
+            for (size_t b = a + 1; b < n_cfg; b++) {
+                if (!cfg[a].n || !cfg[b].n)
+                    continue;
+                double ma = cfg[a].sum / (double)cfg[a].n, mb = cfg[b].sum / (double)cfg[b].n;
+                pairs++;
+                discordant += maximize ? ma < mb : ma > mb;
+            }
+        if (json) {
+            printf("{\"study\": \"%s\", \"retest\": \"%s\", \"seeds\": %zu, \"configs\": [", study,
+                   name, seeds);
+            for (size_t i = 0; i < n_cfg; i++) {
+                double mean = cfg[i].n ? cfg[i].sum / (double)cfg[i].n : NAN;
+                double var = cfg[i].n > 1 ? (cfg[i].sum2 - cfg[i].sum * mean) /
+                                                (double)(cfg[i].n - 1) : NAN;
+                printf("%s{\"rank\": %zu, \"trial\": %llu, \"old\": %.17g, \"runs\": %zu, "
+                       "\"failed\": %zu", i ? ", " : "", i + 1,
+                       (unsigned long long)cfg[i].old_trial, cfg[i].old_value, cfg[i].n,
+                       cfg[i].n_failed);
+                if (cfg[i].n)
+                    printf(", \"mean\": %.17g, \"min\": %.17g, \"max\": %.17g", mean, cfg[i].lo,
+                           cfg[i].hi);
+                if (cfg[i].n > 1)
+                    printf(", \"sd\": %.17g", sqrt(var > 0 ? var : 0));
+                printf("}");
+            }
+            printf("], \"pairs\": %zu, \"discordant\": %zu, \"ranking_holds\": %s}\n", pairs,
+                   discordant, discordant == 0 ? "true" : "false");
+        } else {
+            printf("\n%4s %8s %12s %12s %12s %12s %5s\n", "rank", "trial", "old value",
+                   "new mean", "new sd", "new range", "runs");
+            for (size_t i = 0; i < n_cfg; i++) {
+                double mean = cfg[i].n ? cfg[i].sum / (double)cfg[i].n : NAN;
+                double var = cfg[i].n > 1 ? (cfg[i].sum2 - cfg[i].sum * mean) /
+                                                (double)(cfg[i].n - 1) : NAN;
+                char range[48] = "-";
+                if (cfg[i].n)
+                    snprintf(range, sizeof range, "%.4g..%.4g", cfg[i].lo, cfg[i].hi);
+                printf("%4zu %8llu %12.6g %12.6g %12.4g %12s %2zu/%zu\n", i + 1,
+                       (unsigned long long)cfg[i].old_trial, cfg[i].old_value, mean,
+                       cfg[i].n > 1 ? sqrt(var > 0 ? var : 0) : NAN, range, cfg[i].n, seeds);
+            }
+            if (pairs == 0)
+                printf("ranking: nothing to compare\n");
+            else if (discordant == 0)
+                printf("ranking holds: the new means keep the old order (%zu pair(s))\n", pairs);
+            else
+                printf("ranking changed: %zu of %zu pair(s) swapped order; the old winner may "
+                       "have been lucky or gone stale\n", discordant, pairs);
+        }
+        caviar_study_free(rs_study);
+    }
+    retest_configs_free(cfg, k);
+    store_study_release(&known);
+    store_study_list_release(&list);
     return code;
 }

@@ -16,6 +16,7 @@ static const struct {
     {"tune", cmd_tune, "run or resume a study with parallel worker processes"},
     {"panda", cmd_panda, "babysit one model: train a day at a time, change, roll back"},
     {"pbt", cmd_pbt, "population-based training: exploit the best, explore around them"},
+    {"retest", cmd_retest, "run a study's best configurations again with fresh seeds"},
     {"worker", cmd_worker, "one more worker for a study in a shared database"},
     {"studies", cmd_studies, "list the studies of a database"},
     {"trials", cmd_trials, "show a study's trials (filtered, sorted)"},

@@ -330,7 +330,7 @@ static caviar_trial_state mlp_run(caviar_trial *t, void *self, double *value, ca
         return CAVIAR_TRIAL_FAIL;
 
     caviar_nn_set_threads(1);
-    uint64_t seed = caviar_trial_number(t) * 0x9e3779b97f4a7c15ULL + 1;
+    uint64_t seed = caviar_trial_seed(t);
     caviar_nn *nn = caviar_nn_new(&arch, &hp, seed, err);
     if (!nn)
         return CAVIAR_TRIAL_FAIL;

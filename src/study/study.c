@@ -477,6 +477,11 @@ caviar_study *caviar_trial_study(caviar_trial *t)
     return t->study;
 }
 
+uint64_t caviar_trial_seed(const caviar_trial *t)
+{
+    return t->number * 0x9e3779b97f4a7c15ULL + 1 + t->study->seed * 0xbf58476d1ce4e5b9ULL;
+}
+
 caviar_status caviar_trial_suggest(caviar_trial *t, const char *name, const caviar_dist *d,
                                    double *internal, caviar_error *err)
 {
