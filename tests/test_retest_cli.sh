@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # caviar retest end to end on the spirals data (a few seconds): the best configurations run
 # again with fresh seeds as a linked study, the comparison table and its JSON, a second
-# re-test under the next free name, --data, and the refusals.
+# re-test under the next free name, --data, and the refusals; then caviar importance.
 # usage: test_retest_cli.sh CAVIAR_BINARY
 set -euo pipefail
 caviar=$(realpath "$1")
@@ -67,4 +67,18 @@ printf '#!/bin/sh\necho "loss=0.5"\n' > prog.sh
 rc=0; "$caviar" retest --storage p.db --data spirals > e4.out 2>&1 || rc=$?
 [ "$rc" = 2 ] || fail "--data on a program study: exit $rc"
 expect e4.out "--data is for the built-in trainer; study 'prog' runs a program"
+# caviar importance on a study whose answer is known: Branin depends on both inputs, and an
+# unused third parameter explains nothing.
+"$caviar" tune --objective branin --sampler random --trials 200 --storage b.db --study br \
+    --jobs 1 > /dev/null 2>&1
+"$caviar" importance --storage b.db --study br > imp.out
+expect imp.out "^study 'br': importance over 200 COMPLETE trials, 64 trees$"
+expect imp.out "^ +[12] +x1 +[0-9.]+%"
+expect imp.out "^ +[12] +x2 +[0-9.]+%"
+"$caviar" importance --storage b.db --study br --json > imp.json
+expect imp.json '^\{"study": "br", "trials": 200, "params": \[\{"name": "x[12]", "share": '
+rc=0; "$caviar" importance --storage p.db > e5.out 2>&1 || rc=$?
+[ "$rc" = 0 ] || { cat e5.out >&2; fail "importance of the program study: exit $rc"; }
+rc=0; "$caviar" importance --storage b.db --study br --trees 0 > e6.out 2>&1 || rc=$?
+[ "$rc" = 2 ] || fail "--trees 0: exit $rc"
 echo "test_retest_cli: ok"

@@ -32,6 +32,7 @@ int cmd_best(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_enqueue(int argc, char **argv);
 int cmd_delete(int argc, char **argv);
+int cmd_importance(int argc, char **argv);
 
 /* What a study's trials run (sweep.c): an objective by name ("mlp:epochs=5"), or what a sweep
  * file says — the built-in trainer with the file's space, or a program. */

@@ -24,6 +24,7 @@ static const struct {
     {"export", cmd_export, "write a study's trials as CSV or JSON"},
     {"enqueue", cmd_enqueue, "queue a trial with given values (warm start)"},
     {"delete", cmd_delete, "delete a study and its trials"},
+    {"importance", cmd_importance, "which hyperparameters mattered (fANOVA over a forest)"},
     {"train", cmd_train, "train one network and report its dev and test metrics"},
 };
 

@@ -1,0 +1,74 @@
+/*
+ * report.h — seeing a study: hyperparameter importance, the HTML report and the dashboard's
+ * data.
+ *
+ * Importance (importance.c) is fANOVA-style: a random forest of regression trees is fitted
+ * to the COMPLETE trials of a study, each parameter in its own scale (the unit interval of its
+ * distribution, caviar_dist_to_unit: log for a learning rate, one-minus-log for a beta;
+ * categoricals as their choice index), and the variance of the forest's prediction over the
+ * whole space is decomposed into the shares each parameter explains alone (main effects) and
+ * each pair explains together beyond them (interactions), averaged over the trees.
+ */
+#ifndef CAVIAR_REPORT_H
+#define CAVIAR_REPORT_H
+
+#include <stdio.h>
+
+#include "caviar.h"
+
+typedef struct report_importance_opts {
+    size_t n_trees;        /* default 64 */
+    size_t min_leaf;       /* fewest trials in a leaf (default 2) */
+    size_t max_depth;      /* default 16 */
+    uint64_t seed;         /* bootstrap and split choices (default 0) */
+    int pairs;             /* also the pairs' interaction shares (default 1) */
+    /* Tests: also decompose every tree by brute force over the full grid of its cells and put
+     * the largest difference, relative to the tree's variance, in check_err (default 0;
+     * exponential in the number of parameters: CAVIAR_EINVAL beyond 4M cells). */
+    int check;
+} report_importance_opts;
+
+void report_importance_opts_init(report_importance_opts *o);
+
+typedef struct report_param_importance {
+    char *name;
+    double share;          /* of the prediction's variance, this parameter alone, in [0, 1] */
+    double sd;             /* its standard deviation over the trees */
+} report_param_importance;
+
+typedef struct report_pair_importance {
+    size_t a, b;           /* indices into params[] */
+    double share;          /* the pair's interaction beyond the two main effects */
+    double sd;             /* its standard deviation over the trees */
+} report_pair_importance;
+
+typedef struct report_importance {
+    report_param_importance *params; /* ranked, most important first */
+    size_t n_params;
+    report_pair_importance *pairs;   /* ranked; every pair when opts.pairs */
+    size_t n_pairs;
+    size_t n_trials;                 /* COMPLETE trials used */
+    size_t n_trees;                  /* trees whose prediction varies, those averaged (0: the
+                                        value never varies; every share is then 0) */
+    double check_err;                /* opts.check: the oracle's largest relative difference */
+} report_importance;
+
+/* Fits and decomposes; CAVIAR_EMISSING when the study has fewer than 2 COMPLETE trials (with a
+ * finite value) or no parameter, CAVIAR_EINVAL for opts of 0 trees, min_leaf or max_depth.
+ * Parameters a trial lacks (conditional ones) take the middle of their range. opts NULL means
+ * the defaults. The result is a function of the study's trials and opts (seed included).
+ * out is the caller's struct; on success it owns malloc'd arrays and names that
+ * report_importance_release() frees; on failure it is left empty. */
+caviar_status report_importance_compute(const caviar_study *study,
+                                        const report_importance_opts *opts,
+                                        report_importance *out, caviar_error *err);
+void report_importance_release(report_importance *imp);
+
+/* A ranked table for a terminal, lines of at most width columns (<= 0: 80; 60 at least),
+ * ASCII, names longer than a third of the width cut with "...": each
+ * parameter's share and standard deviation in percent with a bar, then the strongest pairs
+ * (at most 10, those of at least 0.5%), then how the variance splits between main effects,
+ * pairs and higher-order interactions. */
+void report_importance_print(const report_importance *imp, FILE *out, int width);
+
+#endif
