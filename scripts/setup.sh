@@ -15,6 +15,7 @@ packages=(
   libcmocka-dev                      # unit tests
   python3                            # examples/sweeps/train.py, run by the examples' test
   tmux                               # the panda prompt's terminal test
+  chromium                           # the HTML report's test opens reports in a headless browser
   dataset-fashion-mnist              # the main job's data
 )
 
@@ -22,6 +23,10 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# npm: the build installs the HTML report's chart library (Apache ECharts) with it. Debian's npm
+# package, unless an npm is already there (a Node.js from elsewhere brings its own, and Debian's
+# would conflict with it).
+command -v npm >/dev/null || missing+=(npm)
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup: all packages present"
   exit 0

@@ -33,6 +33,8 @@ int cmd_export(int argc, char **argv);
 int cmd_enqueue(int argc, char **argv);
 int cmd_delete(int argc, char **argv);
 int cmd_importance(int argc, char **argv);
+/* cmd_report.c: the HTML report of a study */
+int cmd_report(int argc, char **argv);
 
 /* What a study's trials run (sweep.c): an objective by name ("mlp:epochs=5"), or what a sweep
  * file says — the built-in trainer with the file's space, or a program. */

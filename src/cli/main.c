@@ -25,6 +25,7 @@ static const struct {
     {"enqueue", cmd_enqueue, "queue a trial with given values (warm start)"},
     {"delete", cmd_delete, "delete a study and its trials"},
     {"importance", cmd_importance, "which hyperparameters mattered (fANOVA over a forest)"},
+    {"report", cmd_report, "write a study's charts as one self-contained HTML file"},
     {"train", cmd_train, "train one network and report its dev and test metrics"},
 };
 

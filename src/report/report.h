@@ -71,4 +71,30 @@ void report_importance_release(report_importance *imp);
  * pairs and higher-order interactions. */
 void report_importance_print(const report_importance *imp, FILE *out, int width);
 
+/* ---- the HTML report (html.c) ---- added for `caviar report` -----------------------------
+ *
+ * One self-contained HTML file that opens offline in any browser: the study's data as JSON,
+ * Apache ECharts (from npm at build time, embedded in libcaviar) and the page's own script
+ * draw learning curves, the optimisation history, parallel coordinates, a slice per
+ * parameter on its own scale, a heat map of the two most important parameters, importance,
+ * coarse-to-fine rounds, panda days and PBT lineages, and a table of trials that sorts and
+ * filters. Curves are thinned (the best top_curves trials in full, the others together within
+ * curve_points points, each keeping its shape: largest-triangle-three-buckets) so that a study
+ * of 10,000 trials stays a few MB and draws in a browser in seconds. */
+typedef struct report_html_opts {
+    const char *title;           /* the study's name (NULL: "study") */
+    caviar_direction direction;  /* the study's: "best" and the colour scales follow it */
+    const char *sampler, *pruner;/* shown as given ("tpe:n_startup=10"); NULL: not shown */
+    const char *storage;         /* shown as given: mask any password first (store_redact) */
+    size_t top_curves;           /* best trials whose learning curves are kept whole (10) */
+    size_t curve_points;         /* points for all the other curves together (200,000) */
+    size_t heat_cells;           /* cells on each side of the heat map (32) */
+} report_html_opts;
+
+void report_html_opts_init(report_html_opts *o);
+/* Writes the report of the study's history, as this handle sees it, to out. CAVIAR_EIO when
+ * out cannot be written (the message says so; the caller names the file), CAVIAR_ENOMEM. */
+caviar_status report_html_write(const caviar_study *study, const report_html_opts *o, FILE *out,
+                                caviar_error *err);
+
 #endif
