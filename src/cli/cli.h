@@ -10,6 +10,18 @@
 
 enum { CLI_OK = 0, CLI_FAILURE = 1, CLI_USAGE = 2 };
 
+/* A study a command reads (cmd_studies.c): the database opened, the study picked (the one
+ * named, or the only one: the messages say which exist) and its history read. */
+typedef struct cli_source {
+    char shown[512];                  /* the storage string, password masked */
+    const struct store_study *info;   /* its definition */
+    caviar_study *s;                  /* its history */
+    void *priv;                       /* the database */
+} cli_source;
+/* -1, or the exit status after the message (nothing to close then). */
+int cli_source_open(cli_source *src, const char *cmd, const char *storage, const char *name);
+void cli_source_close(cli_source *src);
+
 /* The progress of a run, shown on stderr (progress.c): a live view on a terminal, else one
  * line per finished trial. cli_progress_tick is a caviar_work_opts.on_tick. */
 typedef struct cli_progress cli_progress;

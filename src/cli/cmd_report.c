@@ -70,144 +70,7 @@ __attribute__((format(printf, 2, 3))) static int fail(int code, const char *fmt,
     return code;
 }
 
-/* ---- the study ------------------------------------------------------------------------------ */
-
-typedef struct source {
-    const char *storage;
-    char shown[512];      /* the storage string, password masked */
-    const store_type *type;
-    store *st;
-    store_study_list list;
-    const store_study *info;
-    caviar_study *s;
-} source;
-
-/* The file a SQLite storage string names (as sqlite.c reads it), into buf; NULL when it names
- * no file on disk (an in-memory database). The same reading as cmd_studies.c's. */
-static const char *sqlite_file(const char *url, char *buf, size_t len)
-{
-    const char *p = url;
-    if (strncmp(p, "sqlite:", 7) == 0) {
-        p += 7;
-        if (strncmp(p, "//", 2) == 0) {
-            p += 2;
-            if (*p == '/')
-                p++;
-        }
-    }
-    if (strncmp(p, "file:", 5) == 0) {
-        p += 5;
-        if (strncmp(p, "//", 2) == 0) {
-            p += 2;
-            p += strcspn(p, "/");
-        }
-        const char *query = p + strcspn(p, "?#");
-        if (strstr(query, "mode=memory"))
-            return NULL;
-        snprintf(buf, len, "%.*s", (int)(query - p), p);
-    } else {
-        snprintf(buf, len, "%s", p);
-    }
-    if (!buf[0] || strcmp(buf, ":memory:") == 0)
-        return NULL;
-    return buf;
-}
-
-/* "'a', 'b' and 'c'": the study names, into buf. */
-static const char *study_names(const source *src, char *buf, size_t len)
-{
-    size_t used = 0;
-    buf[0] = '\0';
-    for (size_t i = 0; i < src->list.n && used < len; i++) {
-        const char *sep = i == 0 ? "" : i + 1 == src->list.n ? " and " : ", ";
-        int w = snprintf(buf + used, len - used, "%s'%s'", sep, src->list.studies[i].name);
-        if (w < 0)
-            break;
-        used += (size_t)w;
-    }
-    return buf;
-}
-
-static void source_close(source *src)
-{
-    caviar_study_free(src->s);
-    src->s = NULL;
-    store_study_list_release(&src->list);
-    if (src->st)
-        src->type->close(src->st);
-    src->st = NULL;
-}
-
-/* Opens the database, picks the study and reads it; -1, or the exit status after the message
- * (src is then closed). */
-static int source_open(source *src, const char *storage, const char *name)
-{
-    memset(src, 0, sizeof *src);
-    src->storage = storage;
-    store_redact(storage, src->shown, sizeof src->shown);
-    src->type = store_find(storage);
-    if (!src->type)
-        return fail(CLI_USAGE, "unknown storage '%s'\nhint: a SQLite file ('caviar.db', "
-                    "'sqlite:PATH') or a PostgreSQL URL ('postgresql://USER@HOST/DB')",
-                    src->shown);
-    if (src->type == &store_memory)
-        return fail(CLI_USAGE, "'%s' is not a study database\nhint: caviar.db, sqlite:PATH or "
-                    "postgresql://USER@HOST/DB", src->shown);
-    char path[4096];
-    struct stat sb;
-    if (src->type == &store_sqlite && sqlite_file(storage, path, sizeof path) &&
-        stat(path, &sb) != 0 && errno == ENOENT)
-        return fail(CLI_USAGE, "no study database at '%s'\nhint: --storage names the database "
-                    "that 'caviar tune' wrote (default caviar.db)", path);
-    caviar_error err = {0};
-    int code = -1;
-    char names[2048];
-    if (src->type->open(storage, &src->st, &err) != CAVIAR_OK ||
-        src->type->list_studies(src->st, &src->list, &err) != CAVIAR_OK) {
-        code = fail(CLI_FAILURE, "%s", err.msg);
-        goto done;
-    }
-    if (name) {
-        for (size_t i = 0; i < src->list.n && !src->info; i++)
-            if (strcmp(src->list.studies[i].name, name) == 0)
-                src->info = &src->list.studies[i];
-        if (!src->info) {
-            code = src->list.n
-                       ? fail(CLI_USAGE, "there is no study '%s' in %s\nhint: it holds %s", name,
-                              src->shown, study_names(src, names, sizeof names))
-                       : fail(CLI_USAGE, "there is no study '%s' in %s: it holds none\nhint: "
-                              "'caviar tune --storage %s' creates one", name, src->shown,
-                              src->shown);
-            goto done;
-        }
-    } else if (src->list.n == 1) {
-        src->info = &src->list.studies[0];
-    } else {
-        code = src->list.n
-                   ? fail(CLI_USAGE, "%s holds %zu studies: %s\nhint: --study NAME chooses one",
-                          src->shown, src->list.n, study_names(src, names, sizeof names))
-                   : fail(CLI_USAGE, "there is no study in %s\nhint: 'caviar tune --storage %s' "
-                          "creates one", src->shown, src->shown);
-        goto done;
-    }
-    caviar_study_opts o;
-    caviar_study_opts_init(&o);
-    o.name = src->info->name;
-    o.direction = src->info->direction;
-    o.seed = src->info->seed;
-    o.sampler = src->info->sampler ? src->info->sampler : "random";
-    o.sampler_settings = src->info->sampler_settings;
-    o.pruner = src->info->pruner ? src->info->pruner : "none";
-    o.pruner_settings = src->info->pruner_settings;
-    o.storage = storage;
-    o.spec = src->info->spec;
-    if (!(src->s = caviar_study_new(&o, &err)))
-        code = fail(CLI_FAILURE, "cannot read study '%s': %s", src->info->name, err.msg);
-done:
-    if (code >= 0)
-        source_close(src);
-    return code;
-}
+/* ---- the report ------------------------------------------------------------------------------ */
 
 /* "name" or "name:settings", into buf. */
 static const char *with_settings(const char *name, const char *settings, char *buf, size_t len)
@@ -321,8 +184,8 @@ int cmd_report(int argc, char **argv)
     if (!*output)
         return usage_error("option '-o' needs a file name");
 
-    source src;
-    int code = source_open(&src, storage, study);
+    cli_source src;
+    int code = cli_source_open(&src, "report", storage, study);
     if (code >= 0)
         return code;
     char sampler[512], pruner[512];
@@ -347,6 +210,6 @@ int cmd_report(int argc, char **argv)
             fprintf(stderr, "caviar report: %zu trials of study '%s' written to '%s'\n",
                     caviar_study_n_trials(src.s), src.info->name, output);
     }
-    source_close(&src);
+    cli_source_close(&src);
     return code;
 }

@@ -425,6 +425,36 @@ static caviar_study *study_open(const db *d, const store_study *info)
     return s;
 }
 
+int cli_source_open(cli_source *src, const char *cmd, const char *storage, const char *name)
+{
+    memset(src, 0, sizeof *src);
+    db *d = calloc(1, sizeof *d);
+    if (!d)
+        return fail(cmd, CLI_FAILURE, "out of memory");
+    int code = db_open(d, cmd, storage);
+    const store_study *info = code < 0 ? db_pick(d, name, &code) : NULL;
+    caviar_study *s = info ? study_open(d, info) : NULL;
+    if (!s) {
+        db_close(d);
+        free(d);
+        return code >= 0 ? code : CLI_FAILURE;
+    }
+    snprintf(src->shown, sizeof src->shown, "%s", d->shown);
+    src->info = info;
+    src->s = s;
+    src->priv = d;
+    return -1;
+}
+
+void cli_source_close(cli_source *src)
+{
+    caviar_study_free(src->s);
+    if (src->priv)
+        db_close(src->priv);
+    free(src->priv);
+    memset(src, 0, sizeof *src);
+}
+
 /* ---- formatting ------------------------------------------------------------------------------ */
 
 /* The shortest text that reads back as v ("0.1", not "0.10000000000000001"); "" for NaN, and
