@@ -995,11 +995,11 @@ int cmd_retest(int argc, char **argv)
                 cfg[j - 1] = cfg[j];
                 cfg[j] = t;
             }
-        caviar_study_free(old);
     }
     if (!old || !cfg || k == 0) {
         fprintf(stderr, "caviar retest: %s\n",
                 !old ? err.msg : "the study has no complete trial to re-test");
+        caviar_study_free(old);
         retest_configs_free(cfg, k);
         store_study_release(&known);
         store_study_list_release(&list);
@@ -1068,6 +1068,7 @@ int cmd_retest(int argc, char **argv)
         fprintf(stderr, "caviar retest: %s\n", err.msg);
         if (have_sweep)
             config_release(&sw);
+        caviar_study_free(old);
         retest_configs_free(cfg, k);
         store_study_release(&known);
         store_study_list_release(&list);
@@ -1096,27 +1097,18 @@ int cmd_retest(int argc, char **argv)
     caviar_study *ns = spec ? caviar_study_new(&o, &err) : NULL;
     rs = ns ? CAVIAR_OK : spec ? err.status : util_err(&err, CAVIAR_ENOMEM, "out of memory");
     for (size_t i = 0; i < n_cfg && rs == CAVIAR_OK; i++) {
-        for (size_t j = 0; j < cfg[i].n_params && rs == CAVIAR_OK; j++) {
-            /* the distributions as the old study has them */
-            caviar_study *src = caviar_study_new(&oo, &err);
-            if (!src) {
-                rs = err.status;
-                break;
-            }
-            caviar_trial_view v;
-            for (size_t t = 0; t < caviar_study_n_trials(src); t++)
-                if (caviar_study_trial(src, t, &v) == CAVIAR_OK && v.number == cfg[i].old_trial)
-                    for (size_t p = 0; p < v.n_params; p++)
-                        if (strcmp(v.param_names[p], cfg[i].names[j]) == 0)
-                            rs = caviar_study_add_param(ns, cfg[i].names[j], v.param_dists[p],
-                                                        &err);
-            caviar_study_free(src);
-        }
+        /* the parameters' distributions as the old study has them */
+        caviar_trial_view v;
+        for (size_t t = 0; t < caviar_study_n_trials(old) && rs == CAVIAR_OK; t++)
+            if (caviar_study_trial(old, t, &v) == CAVIAR_OK && v.number == cfg[i].old_trial)
+                for (size_t p = 0; p < v.n_params && rs == CAVIAR_OK; p++)
+                    rs = caviar_study_add_param(ns, v.param_names[p], v.param_dists[p], &err);
         for (size_t s = 0; s < seeds && rs == CAVIAR_OK; s++)
             rs = caviar_study_enqueue(ns, (const char *const *)cfg[i].names, cfg[i].values,
                                       cfg[i].n_params, &err);
     }
     caviar_study_free(ns);
+    caviar_study_free(old);
     free(spec);
     o.spec = NULL;
     if (rs != CAVIAR_OK) {
