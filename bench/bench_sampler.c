@@ -1496,7 +1496,7 @@ static void print_summary_json(const results *res)
         if (!r->available || r->failed)
             continue;
         for (size_t b = 0; b < r->n_budgets; b++) {
-            char key[3 * NAME_LEN];
+            char key[3 * NAME_LEN + 24]; /* three names, slashes, a budget */
             snprintf(key, sizeof key, "%s/%s/%s/%zu", r->source, r->label, r->function,
                      r->budgets[b]);
             jl_raw("%s", first ? "" : ", ");

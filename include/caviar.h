@@ -167,6 +167,16 @@ typedef struct caviar_study_opts {
     /* Opaque text kept with the study when it is created (a command line keeps the objective
      * there, so that a worker joining later runs the same one); NULL for none. */
     const char *spec;
+    /* Opens an existing study to look at it (a dashboard), never writing to its storage: the
+     * storage is opened read-only (store_type.open_read_only), and the study of that name is
+     * looked up, never created (CAVIAR_EMISSING, "there is no study 'NAME' in STORAGE", when
+     * it is absent). Only name and storage are used: direction, seed, sampler, pruner and their
+     * settings come from the stored definition, and max_trials, heartbeat (no thread is
+     * started), grace, max_retries and spec are ignored. caviar_study_refresh brings the view
+     * up to date with the workers' changes; the reading functions work as usual; every call
+     * that would write (ask, tell, enqueue, add_param, put_blob, abandon, reap) fails with
+     * CAVIAR_EINVAL, saying that the study is open read-only. 0 by default. */
+    int read_only;
 } caviar_study_opts;
 
 void caviar_study_opts_init(caviar_study_opts *opts);
@@ -209,6 +219,10 @@ caviar_status caviar_study_reap(caviar_study *study, size_t *n_lost, caviar_erro
 /* Brings this handle's view of the study up to date with every worker's changes (ask, tell
  * and should_prune do it by themselves). */
 caviar_status caviar_study_refresh(caviar_study *study, caviar_error *err);
+/* The version of this handle's view of the study: it grows whenever the view changes (a new
+ * trial, a parameter, a report, an attribute, a state), so that a reader can tell whether there
+ * is anything new since it last looked. Comparable only between calls on one handle. */
+uint64_t caviar_study_version(const caviar_study *study);
 /* This process's worker id, as recorded with the trials it runs ("host:pid:random"). */
 const char *caviar_study_worker(const caviar_study *study);
 

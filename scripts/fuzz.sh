@@ -17,7 +17,7 @@ dir=${2:-build-fuzz}
 case "$secs" in
   ''|*[!0-9]*|0) echo "fuzz: SECONDS_PER_TARGET must be a positive integer, not '$secs'" >&2; exit 2 ;;
 esac
-targets=(idx csv checkpoint dist metrics config)
+targets=(idx csv checkpoint dist metrics config http)
 
 # A per-input time limit far above any sane parse (milliseconds), so that only a hang trips
 # it, and libFuzzer's usual memory limit: a parser that needs more on a small input has a bug.

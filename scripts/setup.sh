@@ -11,6 +11,7 @@ packages=(
   libpq-dev                          # PostgreSQL studies shared by many machines
   libyaml-dev                        # sweep files
   libedit-dev                        # the panda prompt: line editing and history (BSD licence)
+  libmicrohttpd-dev                  # caviar dashboard: the HTTP server (GNU libmicrohttpd)
   postgresql                         # a real server for the storage tests (started by them)
   libcmocka-dev                      # unit tests
   python3                            # examples/sweeps/train.py, run by the examples' test

@@ -4,7 +4,8 @@
  * variable every test is skipped): values round-trip exactly (integers, the bits of doubles,
  * NaN as NULL, infinities, texts with quotes, newlines and Unicode, NULLs), results have the
  * right shape, errors are transient or not as sql.c needs, SQLSTATEs are in the messages,
- * passwords never are, a lost connection comes back, and the server's notices stay quiet.
+ * passwords never are, a lost connection comes back, the server's notices stay quiet, and a
+ * read-only connection cannot write.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <float.h>
@@ -38,7 +39,7 @@ static int setup(void **state)
     if (!url || !*url)
         return 0; /* each test skips */
     caviar_error err = {0};
-    if (drv->connect(url, &f.conn, &err) != CAVIAR_OK) {
+    if (drv->connect(url, 0, &f.conn, &err) != CAVIAR_OK) {
         fprintf(stderr, "cannot connect: %s\n", err.msg);
         return -1;
     }
@@ -299,7 +300,7 @@ static void connect_fails_without(const char *url, const char *secret)
 {
     caviar_error err = {0};
     sql_conn *c = NULL;
-    assert_int_not_equal(drv->connect(url, &c, &err), CAVIAR_OK);
+    assert_int_not_equal(drv->connect(url, 0, &c, &err), CAVIAR_OK);
     assert_null(c);
     if (strstr(err.msg, secret))
         fail_msg("the password shows in: %s", err.msg);
@@ -329,7 +330,7 @@ static void test_passwords(void **state)
     with_user(url, sizeof url, "caviar_pw:right", "");
     caviar_error err = {0};
     sql_conn *c = NULL;
-    if (drv->connect(url, &c, &err) != CAVIAR_OK)
+    if (drv->connect(url, 0, &c, &err) != CAVIAR_OK)
         fail_msg("%s", err.msg);
     drv->disconnect(c);
 }
@@ -340,7 +341,7 @@ static void kill_backend(fixture *f, sql_conn *c)
     caviar_error err = {0};
     int transient;
     sql_conn *other = NULL;
-    if (drv->connect(getenv("CAVIAR_TEST_PG_URL"), &other, &err) != CAVIAR_OK)
+    if (drv->connect(getenv("CAVIAR_TEST_PG_URL"), 0, &other, &err) != CAVIAR_OK)
         fail_msg("%s", err.msg);
     assert_int_equal(drv->exec(c, "SELECT pg_backend_pid()", NULL, 0, &f->res, &transient, &err),
                      CAVIAR_OK);
@@ -364,7 +365,7 @@ static void test_lost_connection(void **state)
     caviar_error err = {0};
     int transient = -1;
     sql_conn *c = NULL;
-    if (drv->connect(getenv("CAVIAR_TEST_PG_URL"), &c, &err) != CAVIAR_OK)
+    if (drv->connect(getenv("CAVIAR_TEST_PG_URL"), 0, &c, &err) != CAVIAR_OK)
         fail_msg("%s", err.msg);
 
     /* In the middle of a transaction: transient, and the connection is back, set up again. */
@@ -417,6 +418,48 @@ static void test_quiet(void **state)
     ok(f, "DROP TABLE quiet", NULL, 0, NULL);
 }
 
+/* A read-only connection (a dashboard's): every transaction of its session is read-only by
+ * default, so the server itself refuses a write (SQLSTATE 25006), in a transaction or not, and
+ * again once the connection was lost and reopened. */
+static void test_read_only(void **state)
+{
+    fixture *f = need_server(state);
+    caviar_error err = {0};
+    int transient = -1;
+    ok(f, "CREATE TABLE IF NOT EXISTS ro_target (k BIGINT)", NULL, 0, NULL);
+    sql_conn *c = NULL;
+    if (drv->connect(getenv("CAVIAR_TEST_PG_URL"), 1, &c, &err) != CAVIAR_OK)
+        fail_msg("%s", err.msg);
+    for (int round = 0; round < 2; round++) {
+        assert_int_equal(drv->exec(c, "SHOW default_transaction_read_only", NULL, 0, &f->res,
+                                   &transient, &err), CAVIAR_OK);
+        assert_string_equal(sql_get_text(&f->res, 0, 0), "on");
+        assert_int_equal(drv->begin(c, SQL_WRITE, &transient, &err), CAVIAR_OK);
+        assert_int_equal(fails(c, "INSERT INTO ro_target (k) VALUES (1)", NULL, 0, &err), 0);
+        assert_non_null(strstr(err.msg, "read-only transaction"));
+        assert_non_null(strstr(err.msg, "SQLSTATE 25006"));
+        drv->rollback(c);
+        assert_int_equal(fails(c, "DELETE FROM ro_target", NULL, 0, &err), 0);
+        assert_non_null(strstr(err.msg, "SQLSTATE 25006"));
+        assert_int_equal(fails(c, "CREATE TABLE ro_other (k BIGINT)", NULL, 0, &err), 0);
+        assert_non_null(strstr(err.msg, "SQLSTATE 25006"));
+        /* Reads work. */
+        assert_int_equal(drv->begin(c, SQL_READ, &transient, &err), CAVIAR_OK);
+        assert_int_equal(drv->exec(c, "SELECT COUNT(*) FROM ro_target", NULL, 0, &f->res,
+                                   &transient, &err), CAVIAR_OK);
+        assert_int_equal(sql_get_int(&f->res, 0, 0), 0);
+        assert_int_equal(drv->commit(c, &transient, &err), CAVIAR_OK);
+        if (round == 0) { /* lost: the next statement reconnects, read-only again */
+            kill_backend(f, c);
+            assert_int_equal(fails(c, "SELECT 1", NULL, 0, &err), 1);
+        }
+    }
+    drv->disconnect(c);
+    /* The same server, through a read-write connection: writes work. */
+    ok(f, "INSERT INTO ro_target (k) VALUES (1)", NULL, 0, NULL);
+    ok(f, "DROP TABLE ro_target", NULL, 0, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -425,6 +468,7 @@ int main(void)
         cmocka_unit_test(test_result_shapes), cmocka_unit_test(test_transactions),
         cmocka_unit_test(test_errors),        cmocka_unit_test(test_passwords),
         cmocka_unit_test(test_lost_connection), cmocka_unit_test(test_quiet),
+        cmocka_unit_test(test_read_only),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

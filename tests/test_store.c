@@ -11,8 +11,9 @@
  *   URL          any other storage string is used as it is, with the same unique prefixes
  * A second argument is a cmocka test filter ("*reap*").
  *
- * Every test goes through store_type (store/store.h) directly, except the last three, which
- * drive the public API of caviar.h over the same storage. The contract checked is the one
+ * Every test goes through store_type (store/store.h) directly, except the study-layer ones
+ * (test_study_*), which drive the public API of caviar.h over the same storage. The read-only
+ * tests open a second handle with open_read_only beside a read-write one. The contract checked is the one
  * written in store.h; the in-memory back-end is the reference behaviour.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -29,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -2445,6 +2447,580 @@ static void test_delete_locks(void **state)
     g_type->close(s);
 }
 
+/* ---- read-only stores ------------------------------------------------------------------------
+ * open_read_only (a dashboard): reads as a read-write handle reads, every write refused with
+ * CAVIAR_EINVAL and the database untouched; count()'s best trial and last time. */
+
+static store *open_read_only(void)
+{
+    store *s = NULL;
+    caviar_error err = {0};
+    caviar_status rc = g_type->open_read_only(g_url, &s, &err);
+    if (rc != CAVIAR_OK)
+        fail_msg("cannot open the store '%s' read-only: %s", g_url, err.msg);
+    assert_non_null(s);
+    return s;
+}
+
+/* The first cell of a query run behind the store's back with the engine's own client (SQL
+ * back-ends), into buf ("" for NULL, "(no row)" for no row). */
+static const char *query_cell(const char *sql, char *buf, size_t len)
+{
+    if (g_type == &store_sqlite) {
+        sqlite3 *db = NULL;
+        sqlite3_stmt *stmt = NULL;
+        assert_int_equal(sqlite3_open_v2(g_url + strlen("sqlite:"), &db, SQLITE_OPEN_READONLY,
+                                         NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &stmt, NULL), SQLITE_OK);
+        int rc = sqlite3_step(stmt);
+        assert_true(rc == SQLITE_ROW || rc == SQLITE_DONE);
+        const unsigned char *text = rc == SQLITE_ROW ? sqlite3_column_text(stmt, 0) : NULL;
+        snprintf(buf, len, "%s", rc != SQLITE_ROW ? "(no row)" : text ? (const char *)text : "");
+        sqlite3_finalize(stmt);
+        sqlite3_close(db);
+    } else {
+        PGconn *c = PQconnectdb(g_url);
+        assert_int_equal(PQstatus(c), CONNECTION_OK);
+        PGresult *r = PQexec(c, sql);
+        assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+        snprintf(buf, len, "%s", PQntuples(r) ? PQgetvalue(r, 0, 0) : "(no row)");
+        PQclear(r);
+        PQfinish(c);
+    }
+    return buf;
+}
+
+/* Everything a store says about a study, to show that nothing changed: its full history, its
+ * counts, its definition, a counter and a blob. */
+typedef struct snapshot {
+    store_history h;
+    store_counts c;
+    store_study def;
+    uint64_t counter;
+    void *blob;
+    size_t blob_len;
+} snapshot;
+
+static void snapshot_take(store *s, int64_t id, const char *name, snapshot *out)
+{
+    caviar_error err;
+    store_history_init(&out->h);
+    sync_h(s, id, &out->h);
+    out->c = counts(s, id);
+    OK(g_type->load_study(s, name, &out->def, &err));
+    OK(g_type->get_count(s, id, "grid:del", &out->counter, &err));
+    OK(g_type->get_blob(s, id, "ckpt", &out->blob, &out->blob_len, &err));
+}
+
+static void snapshot_check(store *s, int64_t id, const char *name, const snapshot *before)
+{
+    snapshot now;
+    char why[1024];
+    snapshot_take(s, id, name, &now);
+    if (history_diff(&before->h, &now.h, why, sizeof why))
+        fail_msg("the study changed: %s", why);
+    assert_memory_equal(&before->c, &now.c, sizeof now.c);
+    store_study_info want = {before->def.name, before->def.direction, before->def.seed,
+                             before->def.sampler, before->def.sampler_settings,
+                             before->def.pruner, before->def.pruner_settings, before->def.spec};
+    check_study(&now.def, &want);
+    assert_int_equal(now.def.id, before->def.id);
+    assert_int_equal(now.counter, before->counter);
+    assert_int_equal(now.blob_len, before->blob_len);
+    assert_memory_equal(now.blob, before->blob, now.blob_len);
+    store_history_release(&now.h);
+    store_study_release(&now.def);
+    free(now.blob);
+}
+
+static void snapshot_release(snapshot *s)
+{
+    store_history_release(&s->h);
+    store_study_release(&s->def);
+    free(s->blob);
+}
+
+/* Every writing operation of ro fails with CAVIAR_EINVAL saying the store is read-only, on
+ * arguments a read-write store would take: study id (with a WAITING trial, a counter
+ * "grid:del" and a blob "ckpt") and its RUNNING trial running (of worker "w"). */
+static void check_refuses_writes(store *ro, int64_t id, const char *name, uint64_t running)
+{
+    caviar_error err;
+    const char *ro_text = "is open read-only: cannot";
+    store_study_info info = {.name = name, .direction = CAVIAR_MINIMIZE, .seed = 1,
+                             .sampler = "random", .pruner = "none"};
+    store_study_info fresh = info;
+    fresh.name = study_name("never created");
+    int64_t got_id = -1;
+    FAILS(g_type->open_study(ro, &info, &got_id, &err), CAVIAR_EINVAL, ro_text);
+    FAILS(g_type->open_study(ro, &fresh, &got_id, &err), CAVIAR_EINVAL, ro_text);
+    assert_int_equal(got_id, -1);
+    store_study_info redefined = info;
+    redefined.sampler = "tpe";
+    FAILS(g_type->define_study(ro, id, &redefined, &err), CAVIAR_EINVAL, "change a study");
+    FAILS(g_type->delete_study(ro, name, &err), CAVIAR_EINVAL, "delete a study");
+    const caviar_dist other = {.kind = CAVIAR_DIST_FLOAT, .scale = CAVIAR_SCALE_LINEAR,
+                               .low = 0, .high = 2};
+    FAILS(g_type->add_param(ro, id, "new", &other, &err), CAVIAR_EINVAL, "add a parameter");
+    const double fixed[2] = {0.5, 1};
+    uint64_t number = 77;
+    FAILS(g_type->enqueue(ro, id, fixed, 2, &number, &err), CAVIAR_EINVAL, "enqueue a trial");
+    store_start start = {.worker = "w"};
+    int found = 1;
+    FAILS(g_type->claim_waiting(ro, id, &start, &number, &found, &err), CAVIAR_EINVAL, ro_text);
+    assert_int_equal(found, 0);
+    uint64_t claim = 0;
+    store_start grid = {.worker = "w", .counter = "grid:del", .counter_limit = 100};
+    FAILS(g_type->create_running(ro, id, &start, &number, &claim, &err), CAVIAR_EINVAL, ro_text);
+    FAILS(g_type->create_running(ro, id, &grid, &number, &claim, &err), CAVIAR_EINVAL, ro_text);
+    assert_int_equal(number, 77);
+    FAILS(g_type->set_param(ro, id, running, 0, 0.25, &err), CAVIAR_EINVAL, ro_text);
+    FAILS(g_type->report(ro, id, running, 99, 0.25, &err), CAVIAR_EINVAL, "report");
+    FAILS(g_type->set_attr(ro, id, running, "k", "v", &err), CAVIAR_EINVAL, ro_text);
+    FAILS(g_type->set_attr(ro, id, 0, "k", "v", &err), CAVIAR_EINVAL, ro_text);
+    FAILS(g_type->finish(ro, id, running, CAVIAR_TRIAL_COMPLETE, 1, &err), CAVIAR_EINVAL,
+          "end a trial");
+    FAILS(g_type->heartbeat(ro, id, "w", &err), CAVIAR_EINVAL, "heartbeat");
+    FAILS(g_type->abandon(ro, id, running, "interrupted", 1, &err), CAVIAR_EINVAL, ro_text);
+    FAILS(g_type->abandon(ro, id, running, "interrupted", 0, &err), CAVIAR_EINVAL, ro_text);
+    size_t n_reaped = 99;
+    FAILS(g_type->reap(ro, id, 0, 3, &n_reaped, &err), CAVIAR_EINVAL, "reap");
+    assert_int_equal(n_reaped, 0);
+    FAILS(g_type->put_blob(ro, id, "ckpt", "other", 5, &err), CAVIAR_EINVAL, "store a blob");
+    FAILS(g_type->put_blob(ro, id, "new", "x", 1, &err), CAVIAR_EINVAL, "store a blob");
+}
+
+/* A read-only handle beside a read-write one that keeps writing: it lists and loads the
+ * studies, its mirror follows the writer's exactly (incrementally and by full syncs), its
+ * counts are the writer's, and every write it attempts is refused with the study unchanged —
+ * on SQLite not a byte of the database file changes. The memory back-end's read-only store is
+ * a new, empty one: it finds nothing and refuses the same writes. */
+static void test_read_only_store(void **state)
+{
+    (void)state;
+    caviar_error err;
+    char why[1024];
+    if (is_memory()) {
+        store *ro = open_read_only();
+        store_study_list l;
+        OK(g_type->list_studies(ro, &l, &err));
+        assert_int_equal(l.n, 0);
+        store_study_list_release(&l);
+        store_study got;
+        FAILS(g_type->load_study(ro, study_name("ro"), &got, &err), CAVIAR_EMISSING,
+              "there is no study");
+        check_refuses_writes(ro, 0, study_name("ro"), 0);
+        store_counts c;
+        FAILS(g_type->count(ro, 0, &c, &err), CAVIAR_EINVAL, "does not exist");
+        OK(g_type->list_studies(ro, &l, &err));
+        assert_int_equal(l.n, 0);
+        store_study_list_release(&l);
+        g_type->close(ro);
+        return;
+    }
+    const char *name = study_name("ro");
+    store *rw = open_store();
+    int64_t id = open_study(rw, "ro");
+    populate(rw, id, 2.5);
+    OK(g_type->put_blob(rw, id, "ckpt", "bytes\0of a checkpoint", 21, &err));
+    store *ro = open_read_only();
+
+    /* Listed and loaded as the writer sees them. */
+    store_study_list lw, lr;
+    OK(g_type->list_studies(rw, &lw, &err));
+    OK(g_type->list_studies(ro, &lr, &err));
+    assert_int_equal(lw.n, lr.n);
+    long at = listed(&lr, name);
+    assert_true(at >= 0);
+    assert_int_equal(lr.studies[at].id, id);
+    for (size_t i = 0; i < lw.n; i++) {
+        assert_string_equal(lw.studies[i].name, lr.studies[i].name);
+        assert_int_equal(lw.studies[i].id, lr.studies[i].id);
+    }
+    store_study_list_release(&lw);
+    store_study_list_release(&lr);
+    store_study got;
+    OK(g_type->load_study(ro, name, &got, &err));
+    assert_int_equal(got.id, id);
+    assert_string_equal(got.sampler, "random");
+    store_study_release(&got);
+    FAILS(g_type->load_study(ro, study_name("absent"), &got, &err), CAVIAR_EMISSING,
+          "there is no study");
+
+    /* Its mirror follows the writer's while the writer goes on. */
+    store_history hw, hr;
+    store_history_init(&hw);
+    store_history_init(&hr);
+    for (int round = 0; round < 4; round++) {
+        uint64_t n = create(rw, id, "w2");
+        OK(g_type->set_param(rw, id, n, 0, 0.125 * round, &err));
+        OK(g_type->report(rw, id, n, 1, round == 2 ? NAN : 1.0 / (round + 1), &err));
+        if (round == 1)
+            OK(g_type->add_param(rw, id, "later", &g_lr, &err));
+        if (round % 2 == 0)
+            OK(g_type->finish(rw, id, n, CAVIAR_TRIAL_COMPLETE, round == 2 ? NAN : -1.0 * round,
+                              &err));
+        check_mirror(ro, id, &hr, "the read-only handle");
+        sync_h(rw, id, &hw);
+        if (history_diff(&hw, &hr, why, sizeof why))
+            fail_msg("round %d: the read-only mirror differs from the writer's: %s", round, why);
+        store_counts cw = counts(rw, id), cr = counts(ro, id);
+        assert_memory_equal(&cw, &cr, sizeof cw);
+        uint64_t vw, vr;
+        OK(g_type->get_count(rw, id, "grid:del", &vw, &err));
+        OK(g_type->get_count(ro, id, "grid:del", &vr, &err));
+        assert_int_equal(vw, vr);
+    }
+    void *blob;
+    size_t len;
+    OK(g_type->get_blob(ro, id, "ckpt", &blob, &len, &err));
+    assert_int_equal(len, 21);
+    assert_memory_equal(blob, "bytes\0of a checkpoint", 21);
+    free(blob);
+    FAILS(g_type->get_blob(ro, id, "none", &blob, &len, &err), CAVIAR_EMISSING, "none");
+
+    /* Every write refused, nothing changed; the writer still writes. */
+    uint64_t running = 3; /* populate() leaves trial 3 running (worker "w") and 0 waiting */
+    assert_int_equal(trial_at(&hw, running)->state, CAVIAR_TRIAL_RUNNING);
+    snapshot before;
+    snapshot_take(rw, id, name, &before);
+    check_refuses_writes(ro, id, name, running);
+    snapshot_check(rw, id, name, &before);
+    snapshot_check(ro, id, name, &before);
+    OK(g_type->list_studies(ro, &lr, &err));
+    assert_true(listed(&lr, study_name("never created")) < 0);
+    store_study_list_release(&lr);
+    snapshot_release(&before);
+    OK(g_type->finish(rw, id, running, CAVIAR_TRIAL_COMPLETE, 0.5, &err));
+    check_mirror(ro, id, &hr, "the read-only handle after the refusals");
+    assert_int_equal(trial_at(&hr, running)->state, CAVIAR_TRIAL_COMPLETE);
+    g_type->close(ro);
+
+    if (g_type == &store_sqlite) {
+        /* Not a byte of the file changes under a read-only handle (the writer closed, so the
+         * file holds everything). */
+        g_type->close(rw);
+        rw = NULL;
+        char path[1100];
+        snprintf(path, sizeof path, "%s/store.db", g_dir);
+        size_t n_before = 0, n_after = 0;
+        char *bytes_before = NULL, *bytes_after = NULL;
+        FILE *f = fopen(path, "rb");
+        assert_non_null(f);
+        bytes_before = malloc(1 << 22);
+        assert_non_null(bytes_before);
+        n_before = fread(bytes_before, 1, 1 << 22, f);
+        fclose(f);
+        ro = open_read_only();
+        store_history full;
+        store_history_init(&full);
+        sync_h(ro, id, &full);
+        assert_int_equal(trial_at(&full, running)->state, CAVIAR_TRIAL_COMPLETE);
+        assert_int_equal(trial_at(&full, 6)->state, CAVIAR_TRIAL_RUNNING);
+        check_refuses_writes(ro, id, name, 6);
+        store_counts c = counts(ro, id);
+        assert_int_equal(c.n[CAVIAR_TRIAL_COMPLETE], 4);
+        store_history_release(&full);
+        g_type->close(ro);
+        f = fopen(path, "rb");
+        assert_non_null(f);
+        bytes_after = malloc(1 << 22);
+        assert_non_null(bytes_after);
+        n_after = fread(bytes_after, 1, 1 << 22, f);
+        fclose(f);
+        assert_true(n_before > 0 && n_before < (1 << 22));
+        assert_int_equal(n_before, n_after);
+        assert_memory_equal(bytes_before, bytes_after, n_before);
+        free(bytes_before);
+        free(bytes_after);
+    }
+    store_history_release(&hw);
+    store_history_release(&hr);
+    if (rw)
+        g_type->close(rw);
+}
+
+/* What count() must say of the history h of study what (of that direction), computed as
+ * caviar_study_best and sample_better do; want_best and want_trial are the test's own answer. */
+static void check_count_of(store *s, int64_t id, const char *what, caviar_direction direction,
+                           const store_history *h, int want_best, uint64_t want_trial)
+{
+    store_counts c = counts(s, id);
+    long best = -1;
+    double last = 0;
+    uint64_t n[5] = {0}, counted = 0;
+    for (size_t i = 0; i < h->n_trials; i++) {
+        const store_trial *t = &h->trials[i];
+        n[t->state]++;
+        counted += !t->requeued;
+        last = t->start_time > last ? t->start_time : last;
+        last = t->end_time > last ? t->end_time : last;
+        if (t->state != CAVIAR_TRIAL_COMPLETE || isnan(t->value))
+            continue;
+        double b = best < 0 ? NAN : h->trials[best].value;
+        if (best < 0 || (direction == CAVIAR_MAXIMIZE ? t->value > b : t->value < b))
+            best = (long)i;
+    }
+    for (int k = 0; k < 5; k++)
+        if (c.n[k] != n[k])
+            fail_msg("study '%s': %llu trials %s, expected %llu", what,
+                     (unsigned long long)c.n[k], caviar_trial_state_name((caviar_trial_state)k),
+                     (unsigned long long)n[k]);
+    if (c.counted != counted)
+        fail_msg("study '%s': %llu counted, expected %llu", what, (unsigned long long)c.counted,
+                 (unsigned long long)counted);
+    if (c.has_best != (best >= 0) || c.has_best != want_best)
+        fail_msg("study '%s': has_best %d, expected %d", what, c.has_best, want_best);
+    if (best >= 0 && (c.best_trial != (uint64_t)best || c.best_trial != want_trial ||
+                      !same_double(c.best_value, h->trials[best].value)))
+        fail_msg("study '%s': best trial %llu (%.17g), expected %llu (%.17g)", what,
+                 (unsigned long long)c.best_trial, c.best_value, (unsigned long long)want_trial,
+                 h->trials[best].value);
+    if (best < 0 && !isnan(c.best_value))
+        fail_msg("study '%s': best value %.17g without a best trial", what, c.best_value);
+    if (!same_double(c.last_time, last))
+        fail_msg("study '%s': last_time %.17g, expected %.17g", what, c.last_time, last);
+}
+
+/* A study of that direction whose trials end as told: COMPLETE with values[i], or, where
+ * states[i] is not COMPLETE, in that state (WAITING: enqueued; RUNNING: left running). */
+static int64_t study_of(store *s, const char *base, caviar_direction direction, size_t n,
+                        const caviar_trial_state *states, const double *values)
+{
+    caviar_error err;
+    store_study_info info = {.name = study_name(base), .direction = direction, .seed = 1,
+                             .sampler = "random", .pruner = "none"};
+    int64_t id;
+    OK(g_type->open_study(s, &info, &id, &err));
+    for (size_t i = 0; i < n; i++) {
+        uint64_t number;
+        if (states[i] == CAVIAR_TRIAL_WAITING) {
+            OK(g_type->enqueue(s, id, NULL, 0, &number, &err));
+            continue;
+        }
+        number = create(s, id, "w");
+        assert_int_equal(number, i);
+        if (states[i] != CAVIAR_TRIAL_RUNNING)
+            OK(g_type->finish(s, id, number, states[i], values[i], &err));
+    }
+    return id;
+}
+
+/* count(): the best COMPLETE trial by the direction (NaN never, infinities as numbers, the
+ * lowest number on a tie; PRUNED values never count) and the last start or end time, read by
+ * the writer and by a read-only handle; they agree with a read-only study's summary. */
+static void test_count_best(void **state)
+{
+    (void)state;
+    caviar_error err;
+    const caviar_trial_state C = CAVIAR_TRIAL_COMPLETE, P = CAVIAR_TRIAL_PRUNED,
+                             F = CAVIAR_TRIAL_FAIL, R = CAVIAR_TRIAL_RUNNING,
+                             W = CAVIAR_TRIAL_WAITING;
+    const double inf = INFINITY;
+    struct {
+        const char *base;
+        caviar_direction direction;
+        size_t n;
+        caviar_trial_state states[8];
+        double values[8];
+        int has_best;
+        uint64_t best;
+        int timeless; /* no trial has started: last_time 0 */
+    } cases[] = {
+        {"min", CAVIAR_MINIMIZE, 8, {C, C, C, C, P, F, R, W}, {3, NAN, 1, 1, -5, NAN, 0, 0}, 1, 2,
+         0},
+        {"max", CAVIAR_MAXIMIZE, 7, {C, P, C, C, C, C, F}, {1, 9, 5, NAN, 5, 2, NAN}, 1, 2, 0},
+        {"min inf", CAVIAR_MINIMIZE, 5, {C, C, C, C, C}, {inf, 0, -inf, -inf, 7}, 1, 2, 0},
+        {"max inf", CAVIAR_MAXIMIZE, 4, {C, C, C, C}, {-inf, inf, 1e308, inf}, 1, 1, 0},
+        {"min only inf", CAVIAR_MINIMIZE, 3, {C, C, P}, {inf, inf, -inf}, 1, 0, 0},
+        {"max only -inf", CAVIAR_MAXIMIZE, 2, {C, C}, {-inf, -inf}, 1, 0, 0},
+        {"min zero", CAVIAR_MINIMIZE, 3, {C, C, C}, {0.5, -0.0, 0.0}, 1, 1, 0},
+        {"only nan", CAVIAR_MINIMIZE, 3, {C, C, R}, {NAN, NAN, 0}, 0, 0, 0},
+        {"no complete", CAVIAR_MAXIMIZE, 4, {P, F, R, W}, {4, NAN, 0, 0}, 0, 0, 0},
+        {"empty", CAVIAR_MINIMIZE, 0, {C}, {0}, 0, 0, 1},
+        {"waiting only", CAVIAR_MAXIMIZE, 2, {W, W}, {0, 0}, 0, 0, 1},
+    };
+    size_t n_cases = sizeof cases / sizeof cases[0];
+    store *s = open_store();
+    store *ro = is_memory() ? NULL : open_read_only();
+    for (size_t k = 0; k < n_cases; k++) {
+        int64_t id = study_of(s, cases[k].base, cases[k].direction, cases[k].n, cases[k].states,
+                              cases[k].values);
+        store_history h;
+        store_history_init(&h);
+        sync_h(s, id, &h);
+        check_count_of(s, id, cases[k].base, cases[k].direction, &h, cases[k].has_best,
+                       cases[k].best);
+        if (cases[k].timeless)
+            assert_true(counts(s, id).last_time == 0);
+        else
+            assert_true(counts(s, id).last_time > 0);
+        if (ro) {
+            check_count_of(ro, id, cases[k].base, cases[k].direction, &h, cases[k].has_best,
+                           cases[k].best);
+            store_counts a = counts(s, id), b = counts(ro, id);
+            assert_memory_equal(&a, &b, sizeof a);
+            /* The study layer's choice, on a read-only study. */
+            caviar_study_opts o;
+            caviar_study_opts_init(&o);
+            o.name = study_name(cases[k].base);
+            o.storage = g_url;
+            o.read_only = 1;
+            caviar_study *st = caviar_study_new(&o, &err);
+            if (!st)
+                fail_msg("cannot open study '%s' read-only: %s", o.name, err.msg);
+            caviar_study_summary sum;
+            caviar_study_summarize(st, &sum);
+            if (a.has_best) {
+                assert_int_equal(sum.best_trial, a.best_trial);
+                assert_true(same_double(sum.best_value, a.best_value));
+                caviar_trial_view v;
+                OK(caviar_study_best(st, &v, &err));
+                assert_int_equal(v.number, a.best_trial);
+            } else {
+                assert_true(isnan(sum.best_value));
+            }
+            caviar_study_free(st);
+        }
+        store_history_release(&h);
+    }
+    /* The last time moves with the latest start or end, whichever trial it is. */
+    int64_t id = study_of(s, "times", CAVIAR_MINIMIZE, 0, NULL, NULL);
+    uint64_t a = create(s, id, "w");
+    store_history h;
+    store_history_init(&h);
+    sync_h(s, id, &h);
+    assert_true(same_double(counts(s, id).last_time, trial_at(&h, a)->start_time));
+    sleep_s(0.01);
+    uint64_t b = create(s, id, "w");
+    sleep_s(0.01);
+    OK(g_type->finish(s, id, a, CAVIAR_TRIAL_COMPLETE, 1, &err));
+    sync_h(s, id, &h);
+    assert_true(trial_at(&h, a)->end_time > trial_at(&h, b)->start_time);
+    assert_true(same_double(counts(s, id).last_time, trial_at(&h, a)->end_time));
+    check_count_of(s, id, "times", CAVIAR_MINIMIZE, &h, 1, a);
+    sleep_s(0.01);
+    OK(g_type->abandon(s, id, b, "interrupted", 1, &err)); /* a WAITING re-run: no time */
+    sync_h(s, id, &h);
+    assert_true(same_double(counts(s, id).last_time, trial_at(&h, b)->end_time));
+    check_count_of(s, id, "times", CAVIAR_MINIMIZE, &h, 1, a);
+    if (ro)
+        check_count_of(ro, id, "times", CAVIAR_MINIMIZE, &h, 1, a);
+    store_history_release(&h);
+    if (ro)
+        g_type->close(ro);
+    g_type->close(s);
+}
+
+/* Opening read-only never creates nor upgrades: a missing SQLite file stays missing; a
+ * database of schema version 1 is read as it is (no blobs) and stays at version 1; another
+ * version, or a database without caviar's schema, is CAVIAR_EFORMAT. */
+static void test_read_only_schema(void **state)
+{
+    (void)state;
+    if (is_memory())
+        skip();
+    caviar_error err = {0};
+    store *s = NULL;
+    char buf[256], shown[1024], want[2048];
+    store_redact(g_url, shown, sizeof shown);
+    if (g_type == &store_sqlite) {
+        /* A missing file: an error naming it, and no file made (nor its journal). */
+        char path[1100], url[1200];
+        snprintf(path, sizeof path, "%s/missing.db", g_dir);
+        snprintf(url, sizeof url, "sqlite:%s", path);
+        const char *named = path;
+        FAILS(g_type->open_read_only(url, &s, &err), CAVIAR_EMISSING, named);
+        assert_null(s);
+        assert_non_null(strstr(err.msg, "no such file"));
+        FAILS(g_type->open_read_only(path, &s, &err), CAVIAR_EMISSING, named);
+        DIR *d = opendir(g_dir);
+        assert_non_null(d);
+        for (struct dirent *e; (e = readdir(d)) != NULL;)
+            if (strncmp(e->d_name, "missing", 7) == 0)
+                fail_msg("a read-only open made '%s'", e->d_name);
+        closedir(d);
+        /* A SQLite database that is not caviar's, and an empty file. */
+        sqlite3 *db = NULL;
+        snprintf(path, sizeof path, "%s/other.db", g_dir);
+        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, "CREATE TABLE t (x INTEGER)", NULL, NULL, NULL),
+                         SQLITE_OK);
+        sqlite3_close(db);
+        FAILS(g_type->open_read_only(path, &s, &err), CAVIAR_EFORMAT,
+              "holds no caviar study database");
+        assert_non_null(strstr(err.msg, "caviar_meta"));
+        snprintf(path, sizeof path, "%s/empty.db", g_dir);
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        fclose(f);
+        FAILS(g_type->open_read_only(path, &s, &err), CAVIAR_EFORMAT,
+              "holds no caviar study database");
+        struct stat sb;
+        assert_int_equal(stat(path, &sb), 0);
+        assert_int_equal(sb.st_size, 0);
+        snprintf(path, sizeof path, "%s/not-a-database.db", g_dir);
+        f = fopen(path, "w");
+        assert_non_null(f);
+        fputs("these are not the pages of a SQLite database, but plain text long enough to "
+              "fill a header of one hundred bytes, which SQLite reads first\n", f);
+        fclose(f);
+        FAILS(g_type->open_read_only(path, &s, &err), ANY_ERROR, "file is not a database");
+        assert_non_null(strstr(err.msg, path));
+    }
+    /* Another schema version: refused as by a read-write open, and left as it is. */
+    store *rw = open_store();
+    int64_t id = open_study(rw, "ro schema");
+    populate(rw, id, 1);
+    store_history hw;
+    store_history_init(&hw);
+    sync_h(rw, id, &hw);
+    g_type->close(rw);
+    set_schema_version("999");
+    FAILS(g_type->open_read_only(g_url, &s, &err), CAVIAR_EFORMAT, NULL);
+    snprintf(want, sizeof want, "%s holds a caviar study database of schema version 999; this "
+             "caviar reads version 2\nhint: use the caviar that wrote it, or another database",
+             shown);
+    assert_string_equal(err.msg, want);
+    assert_string_equal(query_cell("SELECT value FROM caviar_meta WHERE key = 'schema_version'",
+                                   buf, sizeof buf), "999");
+    /* Version 1 (no blobs table): read as it is, not upgraded. */
+    exec_sql("DROP TABLE blobs");
+    set_schema_version("1");
+    store *ro = open_read_only();
+    store_history hr;
+    store_history_init(&hr);
+    sync_h(ro, id, &hr);
+    char why[1024];
+    if (history_diff(&hw, &hr, why, sizeof why))
+        fail_msg("the version 1 database reads differently: %s", why);
+    check_counts(ro, id, 2, 1, 1, 0, 1, 4);
+    void *blob = (void *)1;
+    size_t len = 1;
+    FAILS(g_type->get_blob(ro, id, "ckpt", &blob, &len, &err), CAVIAR_EMISSING, "version 1");
+    assert_null(blob);
+    assert_int_equal(len, 0);
+    FAILS(g_type->put_blob(ro, id, "ckpt", "x", 1, &err), CAVIAR_EINVAL, "read-only");
+    g_type->close(ro);
+    assert_string_equal(query_cell("SELECT value FROM caviar_meta WHERE key = 'schema_version'",
+                                   buf, sizeof buf), "1");
+    const char *has_blobs =
+        g_type == &store_sqlite
+            ? "SELECT COUNT(*) FROM sqlite_master WHERE name = 'blobs'"
+            : "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = 'blobs'"
+              " AND table_schema = current_schema()";
+    assert_string_equal(query_cell(has_blobs, buf, sizeof buf), "0");
+    /* A read-write open upgrades it as before. */
+    rw = open_store();
+    OK(g_type->put_blob(rw, id, "ckpt", "x", 1, &err));
+    g_type->close(rw);
+    assert_string_equal(query_cell("SELECT value FROM caviar_meta WHERE key = 'schema_version'",
+                                   buf, sizeof buf), "2");
+    assert_string_equal(query_cell(has_blobs, buf, sizeof buf), "1");
+    store_history_release(&hw);
+    store_history_release(&hr);
+}
+
 /* ---- the study layer over the store ----------------------------------------------------------- */
 
 static caviar_study *new_study(const char *base, const char *sampler, uint64_t max_trials)
@@ -2677,6 +3253,140 @@ static void test_study_grid(void **state)
     }
 }
 
+/* A study opened read-only beside a handle that writes to it: its definition comes from the
+ * store (the options' direction and sampler are ignored), refresh shows the writer's new trials,
+ * every write is refused, and nothing is ever created — a missing study is CAVIAR_EMISSING. */
+static void test_study_read_only(void **state)
+{
+    (void)state;
+    caviar_error err = {0};
+    store *s = open_store(); /* the database exists (a fresh SQLite file is made here) */
+    caviar_study_opts o;
+    caviar_study_opts_init(&o);
+    o.name = study_name("look absent");
+    o.storage = g_url;
+    o.read_only = 1;
+    o.direction = (caviar_direction)7; /* ignored */
+    caviar_study *ro = caviar_study_new(&o, &err);
+    assert_null(ro);
+    assert_int_equal(err.status, CAVIAR_EMISSING);
+    char want[600];
+    snprintf(want, sizeof want, "there is no study '%s' in ", o.name);
+    if (!strstr(err.msg, want))
+        fail_msg("unexpected message: %s", err.msg);
+    if (is_memory()) {
+        g_type->close(s);
+        return; /* a read-only memory store is empty: there is nothing else to look at */
+    }
+    store_study got;
+    FAILS(g_type->load_study(s, o.name, &got, &err), CAVIAR_EMISSING, "there is no study");
+    g_type->close(s);
+
+    /* The writer: maximised, with a TPE sampler and a median pruner. */
+    caviar_study_opts wo;
+    caviar_study_opts_init(&wo);
+    wo.name = study_name("look");
+    wo.storage = g_url;
+    wo.direction = CAVIAR_MAXIMIZE;
+    wo.seed = 7;
+    wo.sampler = "tpe";
+    wo.sampler_settings = "n_startup=3";
+    wo.pruner = "median";
+    caviar_study *w = caviar_study_new(&wo, &err);
+    if (!w)
+        fail_msg("cannot open study '%s': %s", wo.name, err.msg);
+    for (int i = 0; i < 3; i++)
+        run_trial(w, ask(w), NULL);
+    OK(caviar_study_put_blob(w, "ckpt", "abc", 3, &err));
+    caviar_trial *live = ask(w); /* running while the reader looks */
+
+    o.name = wo.name;
+    o.direction = CAVIAR_MINIMIZE;
+    o.sampler = "no such sampler"; /* ignored: the stored definition is used */
+    o.heartbeat = 0.05;
+    o.grace = 0.01;
+    o.max_trials = 1;
+    ro = caviar_study_new(&o, &err);
+    if (!ro)
+        fail_msg("cannot open study '%s' read-only: %s", o.name, err.msg);
+    assert_int_equal(caviar_study_n_trials(ro), 4);
+    for (size_t i = 0; i < 4; i++)
+        check_same_view(w, ro, i);
+    caviar_trial_view vw, vr;
+    OK(caviar_study_best(w, &vw, &err));
+    OK(caviar_study_best(ro, &vr, &err)); /* by the stored direction, maximise */
+    assert_int_equal(vw.number, vr.number);
+
+    /* The writer goes on; the reader sees it after a refresh. */
+    run_trial(w, live, NULL);
+    for (int i = 0; i < 2; i++)
+        run_trial(w, ask(w), NULL);
+    assert_int_equal(caviar_study_n_trials(ro), 4);
+    OK(caviar_study_refresh(ro, &err));
+    OK(caviar_study_refresh(w, &err));
+    assert_int_equal(caviar_study_n_trials(ro), 6);
+    for (size_t i = 0; i < 6; i++)
+        check_same_view(w, ro, i);
+    caviar_study_summary sw, sr;
+    caviar_study_summarize(w, &sw);
+    caviar_study_summarize(ro, &sr);
+    assert_memory_equal(&sw, &sr, sizeof sw);
+    void *blob;
+    size_t len;
+    OK(caviar_study_get_blob(ro, "ckpt", &blob, &len, &err));
+    assert_int_equal(len, 3);
+    assert_memory_equal(blob, "abc", 3);
+    free(blob);
+
+    /* Every write refused, in the study's words. */
+    snprintf(want, sizeof want, "study '%s' is open read-only: cannot", o.name);
+    const char *refused = want;
+    memset(&err, 0, sizeof err);
+    assert_null(caviar_study_ask(ro, &err));
+    assert_int_equal(err.status, CAVIAR_EINVAL);
+    assert_non_null(strstr(err.msg, want));
+    live = ask(w);
+    FAILS(caviar_study_tell(ro, live, CAVIAR_TRIAL_COMPLETE, 1, &err), CAVIAR_EINVAL, refused);
+    FAILS(caviar_study_abandon(ro, live, "interrupted", 1, &err), CAVIAR_EINVAL, refused);
+    const char *names[1] = {"x"};
+    const double values[1] = {0.5};
+    FAILS(caviar_study_enqueue(ro, names, values, 1, &err), CAVIAR_EINVAL, refused);
+    const caviar_dist d = {.kind = CAVIAR_DIST_FLOAT, .scale = CAVIAR_SCALE_LINEAR, .low = 0,
+                           .high = 1};
+    FAILS(caviar_study_add_param(ro, "y", &d, &err), CAVIAR_EINVAL, refused);
+    FAILS(caviar_study_put_blob(ro, "ckpt", "xyz", 3, &err), CAVIAR_EINVAL, refused);
+    size_t n_lost = 99;
+    FAILS(caviar_study_reap(ro, &n_lost, &err), CAVIAR_EINVAL, refused);
+    assert_int_equal(n_lost, 0);
+    /* The writer's trial is still running, unchanged; the blob is the writer's. */
+    OK(caviar_study_refresh(ro, &err));
+    assert_int_equal(caviar_study_n_trials(ro), 7);
+    OK(caviar_study_trial(ro, 6, &vr));
+    assert_int_equal(vr.state, CAVIAR_TRIAL_RUNNING);
+    run_trial(w, live, NULL);
+    OK(caviar_study_refresh(ro, &err));
+    for (size_t i = 0; i < 7; i++)
+        check_same_view(w, ro, i);
+    OK(caviar_study_get_blob(w, "ckpt", &blob, &len, &err));
+    assert_memory_equal(blob, "abc", 3);
+    free(blob);
+    caviar_study_free(ro);
+    caviar_study_free(w);
+
+    if (g_type == &store_sqlite) {
+        /* A missing file: CAVIAR_EMISSING, and still no file. */
+        char path[1100], url[1200];
+        snprintf(path, sizeof path, "%s/nothing.db", g_dir);
+        snprintf(url, sizeof url, "sqlite:%s", path);
+        o.storage = url;
+        memset(&err, 0, sizeof err);
+        assert_null(caviar_study_new(&o, &err));
+        assert_int_equal(err.status, CAVIAR_EMISSING);
+        assert_non_null(strstr(err.msg, path));
+        assert_int_not_equal(access(path, F_OK), 0);
+    }
+}
+
 /* ---- main ------------------------------------------------------------------------------------- */
 
 int main(int argc, char **argv)
@@ -2734,6 +3444,10 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_study_layer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_study_budget, setup, teardown),
         cmocka_unit_test_setup_teardown(test_study_grid, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_only_store, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_count_best, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_only_schema, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_study_read_only, setup, teardown),
     };
     char group[64];
     snprintf(group, sizeof group, "test_store (%s)", g_type->name);

@@ -47,6 +47,8 @@ int cmd_delete(int argc, char **argv);
 int cmd_importance(int argc, char **argv);
 /* cmd_report.c: the HTML report of a study */
 int cmd_report(int argc, char **argv);
+/* cmd_dashboard.c: the same pages served live */
+int cmd_dashboard(int argc, char **argv);
 
 /* What a study's trials run (sweep.c): an objective by name ("mlp:epochs=5"), or what a sweep
  * file says — the built-in trainer with the file's space, or a program. */

@@ -26,6 +26,7 @@ static const struct {
     {"delete", cmd_delete, "delete a study and its trials"},
     {"importance", cmd_importance, "which hyperparameters mattered (fANOVA over a forest)"},
     {"report", cmd_report, "write a study's charts as one self-contained HTML file"},
+    {"dashboard", cmd_dashboard, "serve the studies' charts live in a web browser"},
     {"train", cmd_train, "train one network and report its dev and test metrics"},
 };
 

@@ -50,18 +50,9 @@
 #include <time.h>
 
 #include "report/report.h"
+#include "report/report_impl.h"
 #include "space/space.h"
 #include "util/util.h"
-
-/* The embedded assets, generated at build time into report_assets.c: NUL-terminated byte
- * arrays and their lengths without the NUL. */
-extern const unsigned char report_asset_echarts[];
-extern const size_t report_asset_echarts_len;
-extern const char report_asset_echarts_version[];
-extern const unsigned char report_asset_page_js[];
-extern const size_t report_asset_page_js_len;
-extern const unsigned char report_asset_page_css[];
-extern const size_t report_asset_page_css_len;
 
 void report_html_opts_init(report_html_opts *o)
 {
@@ -1435,6 +1426,79 @@ static void write_pbt(rep *r)
 
 /* ---- the page ------------------------------------------------------------------------------ */
 
+/* The study as the page's JSON document (its keys: the top of this file). */
+static caviar_status write_data(rep *r, caviar_error *err)
+{
+    FILE *out = r->out;
+    caviar_status st;
+    fputs("{\"study\":", out);
+    write_study(r);
+    fputs(",\n\"params\":", out);
+    write_params(r);
+    fputs(",\n\"trials\":", out);
+    if ((st = write_trials(r, err)) != CAVIAR_OK)
+        return st;
+    fputs(",\n\"curves\":", out);
+    if ((st = write_curves(r, err)) != CAVIAR_OK)
+        return st;
+    fputs(",\n\"importance\":", out);
+    if ((st = write_importance(r, err)) != CAVIAR_OK)
+        return st;
+    fputs(",\n\"heatmap\":", out);
+    if ((st = write_heatmap(r, err)) != CAVIAR_OK)
+        return st;
+    fputs(",\n\"c2f\":", out);
+    if ((st = write_c2f(r, err)) != CAVIAR_OK)
+        return st;
+    fputs(",\n\"panda\":", out);
+    write_panda(r);
+    fputs(",\n\"pbt\":", out);
+    write_pbt(r);
+    fputs("}\n", out);
+    return CAVIAR_OK;
+}
+
+void report_html_text(FILE *out, const char *s)
+{
+    for (const char *p = s; *p; p++) {
+        switch (*p) {
+        case '<': fputs("&lt;", out); break;
+        case '>': fputs("&gt;", out); break;
+        case '&': fputs("&amp;", out); break;
+        case '"': fputs("&quot;", out); break;
+        default: fputc(*p, out);
+        }
+    }
+}
+
+void report_json_str(FILE *out, const char *s)
+{
+    j_str(out, s);
+}
+
+void report_json_num(FILE *out, double v)
+{
+    j_num(out, v);
+}
+
+caviar_status report_json_write(const caviar_study *study, const report_html_opts *o, FILE *out,
+                                caviar_error *err)
+{
+    report_html_opts defaults;
+    if (!o) {
+        report_html_opts_init(&defaults);
+        o = &defaults;
+    }
+    rep r = {.s = study, .o = o, .out = out, .minimize = o->direction != CAVIAR_MAXIMIZE};
+    caviar_status st = rep_load(&r, err);
+    if (st == CAVIAR_OK)
+        st = write_data(&r, err);
+    if (st == CAVIAR_OK && (fflush(out) != 0 || ferror(out)))
+        st = util_err(err, CAVIAR_EIO, "cannot write the study's data: %s", "write error");
+    rep_release(&r);
+    return st;
+}
+
 caviar_status report_html_write(const caviar_study *study, const report_html_opts *o, FILE *out,
                                 caviar_error *err)
 {
@@ -1452,15 +1516,7 @@ caviar_status report_html_write(const caviar_study *study, const report_html_opt
           "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
           "<meta name=\"generator\" content=\"caviar report\">\n<title>caviar report: ",
           out);
-    /* The title as HTML text. */
-    for (const char *p = o->title ? o->title : "study"; *p; p++) {
-        switch (*p) {
-        case '<': fputs("&lt;", out); break;
-        case '>': fputs("&gt;", out); break;
-        case '&': fputs("&amp;", out); break;
-        default: fputc(*p, out);
-        }
-    }
+    report_html_text(out, o->title ? o->title : "study");
     fputs("</title>\n<style>\n", out);
     fwrite(report_asset_page_css, 1, report_asset_page_css_len, out);
     fputs("</style>\n<!-- Apache ECharts ", out);
@@ -1470,31 +1526,11 @@ caviar_status report_html_write(const caviar_study *study, const report_html_opt
     fputs("\n</script>\n</head>\n<body>\n<div id=\"app\"><noscript>This report draws its charts "
           "with JavaScript: allow scripts for this file.</noscript></div>\n"
           "<pre id=\"caviar-check\" hidden></pre>\n"
-          "<script type=\"application/json\" id=\"caviar-data\">\n{\"study\":",
+          "<script type=\"application/json\" id=\"caviar-data\">\n",
           out);
-    write_study(&r);
-    fputs(",\n\"params\":", out);
-    write_params(&r);
-    fputs(",\n\"trials\":", out);
-    if ((st = write_trials(&r, err)) != CAVIAR_OK)
+    if ((st = write_data(&r, err)) != CAVIAR_OK)
         goto done;
-    fputs(",\n\"curves\":", out);
-    if ((st = write_curves(&r, err)) != CAVIAR_OK)
-        goto done;
-    fputs(",\n\"importance\":", out);
-    if ((st = write_importance(&r, err)) != CAVIAR_OK)
-        goto done;
-    fputs(",\n\"heatmap\":", out);
-    if ((st = write_heatmap(&r, err)) != CAVIAR_OK)
-        goto done;
-    fputs(",\n\"c2f\":", out);
-    if ((st = write_c2f(&r, err)) != CAVIAR_OK)
-        goto done;
-    fputs(",\n\"panda\":", out);
-    write_panda(&r);
-    fputs(",\n\"pbt\":", out);
-    write_pbt(&r);
-    fputs("}\n</script>\n<script>\n", out);
+    fputs("</script>\n<script>\n", out);
     fwrite(report_asset_page_js, 1, report_asset_page_js_len, out);
     fputs("\n</script>\n</body>\n</html>\n", out);
     if (fflush(out) != 0 || ferror(out))

@@ -96,5 +96,57 @@ void report_html_opts_init(report_html_opts *o);
  * out cannot be written (the message says so; the caller names the file), CAVIAR_ENOMEM. */
 caviar_status report_html_write(const caviar_study *study, const report_html_opts *o, FILE *out,
                                 caviar_error *err);
+/* The same study as the JSON document the page draws from (the report embeds it; the dashboard
+ * serves it): one object, its keys described at the top of html.c. Errors as above. */
+caviar_status report_json_write(const caviar_study *study, const report_html_opts *o, FILE *out,
+                                caviar_error *err);
+
+/* ---- the dashboard (dashboard.c) ---- added for `caviar dashboard` ------------------------
+ *
+ * The report's pages served live from a study database by an HTTP server (GNU libmicrohttpd)
+ * that runs in a thread of its own until report_dashboard_free():
+ *   /                    every study of the database: counts by state, best value, last
+ *                        activity (a page, refreshed in place)
+ *   /study/NAME          the report page of one study, redrawn when its data changes (the
+ *                        reader's zoom, legend, table sort and filter, and scroll kept)
+ *   /api/studies         the index as JSON
+ *   /api/study/NAME      the study's JSON document (report_json_write), with an ETag: the page
+ *                        asks with If-None-Match and gets 304 while nothing changed
+ *   /assets/...          ECharts, the page's script and style (the ones the report embeds)
+ * and nothing else (404). Read-only in every way: only GET and HEAD (others 405); the database
+ * is opened read-only (the store refuses writes; SQLite opens the file read-only, PostgreSQL
+ * sessions are read-only), so neither a bug nor a request can change a study. Bound to
+ * 127.0.0.1 unless told otherwise; while bound to a loopback address it answers only requests
+ * whose Host is a loopback name (a web page elsewhere cannot reach it through DNS rebinding).
+ *
+ * Studies are read incrementally (caviar_study_refresh costs what changed); a study's JSON is
+ * rebuilt only when its history changed, at most every max(refresh, 3 x the last build's time)
+ * seconds, so that a study of 10,000 trials that is still running costs the server about a
+ * third of one core at worst. At most max_open studies stay open (least recently looked at
+ * closed first). Responses are gzip-compressed for clients that accept it. */
+typedef struct report_dashboard_opts {
+    const char *storage;        /* the database: a SQLite file or a PostgreSQL URL */
+    const char *bind;           /* the address to listen on (NULL: "127.0.0.1"); "::1", "0.0.0.0",
+                                   "::" or a host's address */
+    unsigned port;              /* 0: a free port (report_dashboard_url says which) */
+    double refresh;             /* seconds between the pages' looks for changes (2) */
+    size_t max_open;            /* studies kept open (8) */
+    report_html_opts html;      /* top_curves, curve_points, heat_cells of every study page */
+    FILE *log;                  /* one line per error (a study that cannot be read); NULL: none */
+} report_dashboard_opts;
+
+void report_dashboard_opts_init(report_dashboard_opts *o);
+
+typedef struct report_dashboard report_dashboard;
+
+/* Opens the database read-only and starts serving; CAVIAR_EIO when the address cannot be
+ * bound (in use, not this host's), CAVIAR_EINVAL for a bad address, the store's errors for the
+ * database. The dashboard is the caller's until report_dashboard_free. */
+caviar_status report_dashboard_new(const report_dashboard_opts *o, report_dashboard **out,
+                                   caviar_error *err);
+/* "http://127.0.0.1:8080/" (an IPv6 address in brackets); valid until report_dashboard_free. */
+const char *report_dashboard_url(const report_dashboard *d);
+/* Stops serving (requests in flight finish first) and closes everything. */
+void report_dashboard_free(report_dashboard *d);
 
 #endif

@@ -7,6 +7,8 @@
  * changed trial once (at its latest change), so its cost is the number of changes, not the
  * number of trials.
  *
+ * A read-only store (open_read_only) is a new one, empty, that refuses every write.
+ *
  * Study ids are indices into the store's array. A deleted study keeps its slot, emptied and
  * marked deleted, so that no id ever names another study: every call on a deleted id fails
  * ("study N does not exist"), and opening the name again appends a new study.
@@ -49,7 +51,15 @@ typedef struct mem_store {
     store base;
     mem_study *studies;
     size_t n_studies;
+    int read_only; /* open_read_only: empty, and every write refused */
 } mem_store;
+
+/* The refusal of a write on a read-only store (the SQL back-ends' words). */
+#define REFUSE_IF_READ_ONLY(s, what, err)                                                       \
+    do {                                                                                        \
+        if (((mem_store *)(s))->read_only)                                                      \
+            return store_refuse_write(":memory:", (what), (err));                               \
+    } while (0)
 
 static double wall_now(void)
 {
@@ -72,6 +82,15 @@ static caviar_status mem_open(const char *url, store **out, caviar_error *err)
     m->base.type = &store_memory;
     *out = &m->base;
     return CAVIAR_OK;
+}
+
+/* Another process's memory cannot be looked at: a new store, empty for good. */
+static caviar_status mem_open_read_only(const char *url, store **out, caviar_error *err)
+{
+    caviar_status rc = mem_open(url, out, err);
+    if (rc == CAVIAR_OK)
+        ((mem_store *)*out)->read_only = 1;
+    return rc;
 }
 
 /* Frees everything a study holds; the slot is left zeroed (and so safe to release again). */
@@ -146,6 +165,7 @@ static char *dup_or_null(const char *s, int *oom)
 static caviar_status mem_open_study(store *s, const store_study_info *info, int64_t *id,
                                     caviar_error *err)
 {
+    REFUSE_IF_READ_ONLY(s, "open or create a study", err);
     mem_store *m = (mem_store *)s;
     size_t i;
     const mem_study *known = study_named(m, info->name, &i);
@@ -188,6 +208,7 @@ static caviar_status mem_open_study(store *s, const store_study_info *info, int6
 static caviar_status mem_define_study(store *s, int64_t id, const store_study_info *info,
                                       caviar_error *err)
 {
+    REFUSE_IF_READ_ONLY(s, "change a study's definition", err);
     mem_study *st = study_at(s, id);
     if (!st)
         return gone(id, err);
@@ -270,6 +291,7 @@ static caviar_status mem_list_studies(store *s, store_study_list *out, caviar_er
 
 static caviar_status mem_delete_study(store *s, const char *name, caviar_error *err)
 {
+    REFUSE_IF_READ_ONLY(s, "delete a study", err);
     mem_store *m = (mem_store *)s;
     size_t i;
     if (!study_named(m, name, &i))
@@ -298,6 +320,7 @@ static caviar_status changed(mem_study *st, uint64_t number, caviar_error *err)
 static caviar_status mem_add_param(store *s, int64_t study, const char *name, const caviar_dist *d,
                                    caviar_error *err)
 {
+    REFUSE_IF_READ_ONLY(s, "add a parameter", err);
     mem_study *st = study_at(s, study);
     if (!st)
         return gone(study, err);
@@ -336,6 +359,7 @@ static caviar_status new_trial(mem_study *st, caviar_trial_state state, uint64_t
 static caviar_status mem_enqueue(store *s, int64_t study, const double *values, size_t n,
                                  uint64_t *number, caviar_error *err)
 {
+    REFUSE_IF_READ_ONLY(s, "enqueue a trial", err);
     mem_study *st = study_at(s, study);
     if (!st)
         return gone(study, err);
@@ -364,6 +388,7 @@ static caviar_status mem_claim_waiting(store *s, int64_t study, const store_star
 {
     mem_study *st = study_at(s, study);
     *found = 0;
+    REFUSE_IF_READ_ONLY(s, "start a waiting trial", err);
     if (!st)
         return gone(study, err);
     while (st->first_waiting < st->h.n_trials &&
@@ -408,6 +433,7 @@ static uint64_t counted(const mem_study *st)
 static caviar_status mem_create_running(store *s, int64_t study, const store_start *sp,
                                         uint64_t *number, uint64_t *claim, caviar_error *err)
 {
+    REFUSE_IF_READ_ONLY(s, "create a trial", err);
     mem_study *st = study_at(s, study);
     if (!st)
         return gone(study, err);
@@ -458,6 +484,7 @@ static store_trial *running(store *s, int64_t study, uint64_t number, caviar_err
 static caviar_status mem_set_param(store *s, int64_t study, uint64_t number, size_t param_id,
                                    double value, caviar_error *err)
 {
+    REFUSE_IF_READ_ONLY(s, "set a parameter of a trial", err);
     store_trial *t = running(s, study, number, err);
     if (!t)
         return err ? err->status : CAVIAR_EINVAL;
@@ -468,6 +495,7 @@ static caviar_status mem_set_param(store *s, int64_t study, uint64_t number, siz
 static caviar_status mem_report(store *s, int64_t study, uint64_t number, int64_t step,
                                 double value, caviar_error *err)
 {
+    REFUSE_IF_READ_ONLY(s, "report a value", err);
     store_trial *t = running(s, study, number, err);
     if (!t)
         return err ? err->status : CAVIAR_EINVAL;
@@ -478,6 +506,7 @@ static caviar_status mem_report(store *s, int64_t study, uint64_t number, int64_
 static caviar_status mem_set_attr(store *s, int64_t study, uint64_t number, const char *key,
                                   const char *value, caviar_error *err)
 {
+    REFUSE_IF_READ_ONLY(s, "set an attribute of a trial", err);
     mem_study *st = study_at(s, study);
     if (!st)
         return gone(study, err);
@@ -491,6 +520,7 @@ static caviar_status mem_set_attr(store *s, int64_t study, uint64_t number, cons
 static caviar_status mem_finish(store *s, int64_t study, uint64_t number, caviar_trial_state state,
                                 double value, caviar_error *err)
 {
+    REFUSE_IF_READ_ONLY(s, "end a trial", err);
     store_trial *t = running(s, study, number, err);
     if (!t)
         return err ? err->status : CAVIAR_EINVAL;
@@ -516,6 +546,7 @@ static caviar_status mem_get_count(store *s, int64_t study, const char *name, ui
 
 static caviar_status mem_heartbeat(store *s, int64_t study, const char *worker, caviar_error *err)
 {
+    REFUSE_IF_READ_ONLY(s, "refresh heartbeats", err);
     mem_study *st = study_at(s, study);
     if (!st)
         return gone(study, err);
@@ -574,6 +605,7 @@ static caviar_status fail_trial(store *s, int64_t study, uint64_t number, const 
 static caviar_status mem_abandon(store *s, int64_t study, uint64_t number, const char *reason,
                                  int requeue, caviar_error *err)
 {
+    REFUSE_IF_READ_ONLY(s, "abandon a trial", err);
     return fail_trial(s, study, number, reason, requeue, 0, err);
 }
 
@@ -583,6 +615,7 @@ static caviar_status mem_reap(store *s, int64_t study, double grace, unsigned ma
     mem_study *st = study_at(s, study);
     if (n_reaped)
         *n_reaped = 0;
+    REFUSE_IF_READ_ONLY(s, "reap lost trials", err);
     if (!st)
         return gone(study, err);
     double now = wall_now();
@@ -604,11 +637,26 @@ static caviar_status mem_count(store *s, int64_t study, store_counts *out, cavia
 {
     mem_study *st = study_at(s, study);
     memset(out, 0, sizeof *out);
+    out->best_value = NAN;
     if (!st)
         return gone(study, err);
+    int maximize = st->info.direction == CAVIAR_MAXIMIZE;
     for (size_t i = 0; i < st->h.n_trials; i++) {
-        out->n[st->h.trials[i].state]++;
-        out->counted += !st->h.trials[i].requeued;
+        const store_trial *t = &st->h.trials[i];
+        out->n[t->state]++;
+        out->counted += !t->requeued;
+        if (t->start_time > out->last_time)
+            out->last_time = t->start_time;
+        if (t->end_time > out->last_time)
+            out->last_time = t->end_time;
+        /* sample_better: strictly better replaces, so the lowest number wins a tie. */
+        if (t->state == CAVIAR_TRIAL_COMPLETE && !isnan(t->value) &&
+            (!out->has_best ||
+             (maximize ? t->value > out->best_value : t->value < out->best_value))) {
+            out->has_best = 1;
+            out->best_trial = t->number;
+            out->best_value = t->value;
+        }
     }
     return CAVIAR_OK;
 }
@@ -647,6 +695,7 @@ static mem_blob *blob_named(mem_study *st, const char *key)
 static caviar_status mem_put_blob(store *s, int64_t study, const char *key, const void *data,
                                   size_t len, caviar_error *err)
 {
+    REFUSE_IF_READ_ONLY(s, "store a blob", err);
     mem_study *st = study_at(s, study);
     if (!st)
         return gone(study, err);
@@ -698,6 +747,7 @@ const store_type store_memory = {
     .name = "memory",
     .accepts = mem_accepts,
     .open = mem_open,
+    .open_read_only = mem_open_read_only,
     .close = mem_close,
     .open_study = mem_open_study,
     .define_study = mem_define_study,

@@ -3,7 +3,8 @@
  *
  * A connection is one PGconn, set up for the store: notices dropped (a library prints nothing),
  * client_encoding UTF8 (strings are UTF-8 everywhere in caviar), and extra_float_digits = 3 so
- * that a double printed by the server reads back with the same bits.
+ * that a double printed by the server reads back with the same bits; a read-only one (a
+ * dashboard's) also has default_transaction_read_only on, so that the server refuses writes.
  *
  * Statements are prepared once per connection (PQprepare, then PQexecPrepared; cached by the
  * address of their static text, forgotten when the connection is reset), so that the server
@@ -39,6 +40,7 @@
 
 struct sql_conn {
     PGconn *pg;
+    int read_only;       /* every session: default_transaction_read_only = on */
     char *secrets[2];    /* the URL's password as written and decoded (masked in messages) */
     char shown[512];     /* the URL with its password masked */
     size_t cap;          /* parameter slots below */
@@ -149,13 +151,21 @@ static void quiet(void *arg, const char *message)
     (void)message;
 }
 
-/* What every session needs, again after a reset. */
-static int setup(PGconn *pg)
+/* What every session needs, again after a reset. A read-only connection's transactions are
+ * all READ ONLY by default, so that the server refuses a write (SQLSTATE 25006) whatever the
+ * statement; it is set after connecting rather than through the options connection parameter,
+ * which would replace any options the URL carries. */
+static int setup(PGconn *pg, int read_only)
 {
     PGresult *res = PQexec(pg, "SET client_min_messages = warning; SET client_encoding = 'UTF8';"
                                " SET extra_float_digits = 3");
     int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
     PQclear(res);
+    if (ok && read_only) {
+        res = PQexec(pg, "SET default_transaction_read_only = on");
+        ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+        PQclear(res);
+    }
     return ok;
 }
 
@@ -172,12 +182,14 @@ static void pg_disconnect(sql_conn *c)
     free(c);
 }
 
-static caviar_status pg_connect(const char *url, sql_conn **out, caviar_error *err)
+static caviar_status pg_connect(const char *url, int read_only, sql_conn **out,
+                                caviar_error *err)
 {
     char msg[CAVIAR_ERRMSG_LEN / 2];
     sql_conn *c = calloc(1, sizeof *c);
     if (!c)
         return util_err(err, CAVIAR_ENOMEM, "postgresql: cannot connect: out of memory");
+    c->read_only = read_only;
     store_redact(url, c->shown, sizeof c->shown);
     keep_secrets(c, url);
     /* The URL (and the PG* environment) decide everything; caviar only names itself. */
@@ -198,7 +210,7 @@ static caviar_status pg_connect(const char *url, sql_conn **out, caviar_error *e
                       PQserverVersion(c->pg) / 100 % 100);
     else {
         PQsetNoticeProcessor(c->pg, quiet, NULL);
-        if (!setup(c->pg))
+        if (!setup(c->pg, c->read_only))
             st = util_err(err, CAVIAR_EIO, "postgresql: cannot set up the session on '%s': %s",
                           c->shown, clean(c, PQerrorMessage(c->pg), 0, msg, sizeof msg));
     }
@@ -215,7 +227,7 @@ static int reconnect(sql_conn *c)
 {
     PQreset(c->pg);
     c->n_prepared = 0; /* a new session: nothing is prepared there */
-    return PQstatus(c->pg) == CONNECTION_OK && setup(c->pg);
+    return PQstatus(c->pg) == CONNECTION_OK && setup(c->pg, c->read_only);
 }
 
 /* ---- statements ---------------------------------------------------------------------------- */

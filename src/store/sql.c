@@ -15,7 +15,13 @@
  *   counters      (study, name) -> value
  *   blobs         (study, key) -> data (base64 text: checkpoints of panda days and PBT members)
  * Version 2 added blobs; a version 1 database is upgraded when opened (the table is created and
- * the version row rewritten in one transaction).
+ * the version row rewritten in one transaction) — except by a read-only store, which reads it
+ * as it is.
+ *
+ * Read-only stores (open_read_only: a dashboard) never write: transaction() refuses every
+ * SQL_WRITE transaction before it begins, q() refuses a statement that writes in an SQL_READ one
+ * (so a read-only store cannot write even through a bug in a body), and the driver's connection
+ * is read-only as well. Opening one reads the schema version and nothing else (no open_body).
  *
  * Versions. Every transaction that changes what a mirror shows ends by bumping the study's
  * version (UPDATE studies ... RETURNING version) and stamping the trials it changed with it.
@@ -188,11 +194,14 @@ typedef struct sql_store {
     sql_result res, res2, res3, res4; /* scratch, reused */
     char shown[512];                  /* the storage string, password masked, for messages */
     util_rng jitter;
+    int read_only;                    /* open_read_only: every SQL_WRITE transaction refused */
+    int no_blobs;                     /* read-only on schema version 1: no blobs table */
 } sql_store;
 
 /* The transaction being run: what its statements need to report transient errors. */
 typedef struct txn {
     sql_store *s;
+    sql_txn kind;
     int transient;
     caviar_error *err;
 } txn;
@@ -211,9 +220,26 @@ static double mono_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* One statement; rows into out (may be NULL). */
+/* Whether a statement changes the database (by its first word: every statement here starts
+ * with it). */
+static int sql_writes(const char *sql)
+{
+    static const char *const verbs[] = {"INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "ALTER",
+                                        NULL};
+    for (size_t i = 0; verbs[i]; i++)
+        if (strncmp(sql, verbs[i], strlen(verbs[i])) == 0)
+            return 1;
+    return 0;
+}
+
+/* One statement; rows into out (may be NULL). A statement that writes in an SQL_READ
+ * transaction is a bug (a read-only store refuses only SQL_WRITE ones), refused here before the
+ * engine sees it. */
 static caviar_status q(txn *t, sql_result *out, const char *sql, const sql_val *params, size_t n)
 {
+    if (t->kind == SQL_READ && sql_writes(sql))
+        return util_err(t->err, CAVIAR_EINVAL, "internal error: a read transaction on %s would "
+                        "run '%.40s...'", t->s->shown, sql);
     return t->s->drv->exec(t->s->conn, sql, params, n, out, &t->transient, t->err);
 }
 
@@ -224,13 +250,17 @@ static caviar_status q(txn *t, sql_result *out, const char *sql, const sql_val *
 typedef caviar_status (*txn_body)(txn *t, void *arg);
 
 /* Runs body in one transaction, again from the start while the engine says the failure was
- * transient (busy, serialization, deadlock), for up to SQL_RETRY_SECONDS. */
-static caviar_status transaction(sql_store *s, sql_txn kind, txn_body body, void *arg,
-                                 caviar_error *err)
+ * transient (busy, serialization, deadlock), for up to SQL_RETRY_SECONDS. what says what an
+ * SQL_WRITE transaction does ("enqueue a trial"), for its refusal on a read-only store (NULL
+ * for SQL_READ ones). */
+static caviar_status transaction(sql_store *s, sql_txn kind, const char *what, txn_body body,
+                                 void *arg, caviar_error *err)
 {
+    if (kind == SQL_WRITE && s->read_only)
+        return store_refuse_write(s->shown, what ? what : "write", err);
     double start = mono_now(), pause = 0.001;
     for (;;) {
-        txn t = {s, 0, err};
+        txn t = {s, kind, 0, err};
         caviar_status st = s->drv->begin(s->conn, kind, &t.transient, err);
         if (st == CAVIAR_OK) {
             st = body(&t, arg);
@@ -295,15 +325,15 @@ typedef struct open_arg {
 } open_arg;
 
 typedef struct check_arg {
-    const char *shown;
-    int ready; /* the database holds caviar's schema of this version */
+    int ready;        /* the database holds caviar's schema of this version */
+    char found[32];   /* the schema version it holds, "" when caviar_meta has none */
 } check_arg;
 
 /* The common case, read-only: the schema is there already. The tables are created in the
  * transaction that writes schema_version (open_body), so the version row says they exist, and
  * a worker joining a busy study takes no lock that would queue it behind the others' writes
  * (CREATE ... IF NOT EXISTS does lock in PostgreSQL). Any failure (no caviar_meta yet) leaves
- * the decision to open_body. */
+ * the decision to open_body — or, on a read-only store, makes the open fail. */
 static caviar_status check_body(txn *t, void *arg)
 {
     check_arg *a = arg;
@@ -314,8 +344,18 @@ static caviar_status check_body(txn *t, void *arg)
     char version[16];
     snprintf(version, sizeof version, "%d", SQL_SCHEMA_VERSION);
     const char *found = t->s->res.rows ? sql_get_text(&t->s->res, 0, 0) : NULL;
+    snprintf(a->found, sizeof a->found, "%s", found ? found : "");
     a->ready = found && strcmp(found, version) == 0;
     return CAVIAR_OK;
+}
+
+/* The refusal of a database of another schema version (found NULL: none). */
+static caviar_status wrong_schema(caviar_error *err, const char *shown, const char *found)
+{
+    return util_err(err, CAVIAR_EFORMAT,
+                    "%s holds a caviar study database of schema version %s; this caviar reads "
+                    "version %d\nhint: use the caviar that wrote it, or another database", shown,
+                    found ? found : "(none)", SQL_SCHEMA_VERSION);
 }
 
 static caviar_status open_body(txn *t, void *arg)
@@ -340,10 +380,7 @@ static caviar_status open_body(txn *t, void *arg)
         found = version;
     }
     if (!found || strcmp(found, version) != 0)
-        return util_err(t->err, CAVIAR_EFORMAT,
-                        "%s holds a caviar study database of schema version %s; this caviar "
-                        "reads version %s\nhint: use the caviar that wrote it, or another "
-                        "database", a->shown, found ? found : "(none)", version);
+        return wrong_schema(t->err, a->shown, found);
     for (size_t i = 0; schema[i]; i++)
         if ((st = q(t, NULL, schema[i], NULL, 0)) != CAVIAR_OK)
             return st;
@@ -364,8 +401,30 @@ static void sql_close(store *base)
     free(s);
 }
 
+/* A read-only store opens what is there, as it is: the schema of this version, or of version
+ * 1 (no blobs table; nothing else differs), never creating or upgrading anything. */
+static caviar_status check_read_only(sql_store *s, caviar_error *err)
+{
+    check_arg c = {0};
+    caviar_error why = {0};
+    caviar_status st = transaction(s, SQL_READ, NULL, check_body, &c, &why);
+    if (st == CAVIAR_EIO) /* the engine's words: "no such table: caviar_meta" */
+        return util_err(err, CAVIAR_EFORMAT, "%s holds no caviar study database (%s)\nhint: "
+                        "check the storage string; a study database is made by a command that "
+                        "writes (caviar tune), not by a read-only one", s->shown, why.msg);
+    if (st != CAVIAR_OK)
+        return util_err(err, st, "%s", why.msg);
+    if (c.ready)
+        return CAVIAR_OK;
+    if (strcmp(c.found, "1") == 0) {
+        s->no_blobs = 1;
+        return CAVIAR_OK;
+    }
+    return wrong_schema(err, s->shown, c.found[0] ? c.found : NULL);
+}
+
 static caviar_status sql_open_with(const sql_driver *drv, const store_type *type, const char *url,
-                                   store **out, caviar_error *err)
+                                   int read_only, store **out, caviar_error *err)
 {
     char shown[512];
     store_redact(url, shown, sizeof shown);
@@ -378,13 +437,16 @@ static caviar_status sql_open_with(const sql_driver *drv, const store_type *type
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     util_rng_seed(&s->jitter, (uint64_t)ts.tv_nsec ^ (uint64_t)(uintptr_t)s);
-    caviar_status st = drv->connect(url, &s->conn, err);
-    if (st == CAVIAR_OK) {
-        check_arg c = {shown, 0};
+    s->read_only = read_only;
+    caviar_status st = drv->connect(url, read_only, &s->conn, err);
+    if (st == CAVIAR_OK && read_only) {
+        st = check_read_only(s, err);
+    } else if (st == CAVIAR_OK) {
+        check_arg c = {0};
         caviar_error ignored;
-        if (transaction(s, SQL_READ, check_body, &c, &ignored) != CAVIAR_OK || !c.ready) {
+        if (transaction(s, SQL_READ, NULL, check_body, &c, &ignored) != CAVIAR_OK || !c.ready) {
             open_arg a = {shown};
-            st = transaction(s, SQL_WRITE, open_body, &a, err);
+            st = transaction(s, SQL_WRITE, "create or upgrade the schema", open_body, &a, err);
         }
     }
     if (st != CAVIAR_OK) {
@@ -447,7 +509,8 @@ static caviar_status sql_open_study(store *base, const store_study_info *info, i
                                     caviar_error *err)
 {
     study_arg a = {info, 0};
-    caviar_status st = transaction((sql_store *)base, SQL_WRITE, open_study_body, &a, err);
+    caviar_status st = transaction((sql_store *)base, SQL_WRITE, "open or create a study",
+                                   open_study_body, &a, err);
     if (st == CAVIAR_OK)
         *id = a.id;
     return st;
@@ -473,7 +536,8 @@ static caviar_status sql_define_study(store *base, int64_t id, const store_study
                                       caviar_error *err)
 {
     define_arg a = {id, info};
-    return transaction((sql_store *)base, SQL_WRITE, define_study_body, &a, err);
+    return transaction((sql_store *)base, SQL_WRITE, "change a study's definition",
+                       define_study_body, &a, err);
 }
 
 typedef struct load_arg {
@@ -540,7 +604,7 @@ static caviar_status sql_load_study(store *base, const char *name, store_study *
 {
     memset(out, 0, sizeof *out);
     load_arg a = {name, out};
-    return transaction((sql_store *)base, SQL_READ, load_study_body, &a, err);
+    return transaction((sql_store *)base, SQL_READ, NULL, load_study_body, &a, err);
 }
 
 static caviar_status list_studies_body(txn *t, void *arg)
@@ -567,7 +631,7 @@ static caviar_status sql_list_studies(store *base, store_study_list *out, caviar
 {
     out->studies = NULL;
     out->n = 0;
-    return transaction((sql_store *)base, SQL_READ, list_studies_body, out, err);
+    return transaction((sql_store *)base, SQL_READ, NULL, list_studies_body, out, err);
 }
 
 /* The tables that hold a study's rows besides trials and studies, each keyed by (study, ...). */
@@ -620,7 +684,8 @@ static caviar_status delete_study_body(txn *t, void *arg)
 
 static caviar_status sql_delete_study(store *base, const char *name, caviar_error *err)
 {
-    return transaction((sql_store *)base, SQL_WRITE, delete_study_body, (void *)name, err);
+    return transaction((sql_store *)base, SQL_WRITE, "delete a study", delete_study_body,
+                       (void *)name, err);
 }
 
 /* The study's version bumped (the study row locked until commit), with the trial counter
@@ -702,7 +767,7 @@ static caviar_status sql_add_param(store *base, int64_t study, const char *name,
                                    const caviar_dist *d, caviar_error *err)
 {
     param_arg a = {study, name, d};
-    return transaction((sql_store *)base, SQL_WRITE, add_param_body, &a, err);
+    return transaction((sql_store *)base, SQL_WRITE, "add a parameter", add_param_body, &a, err);
 }
 
 /* ---- trials -------------------------------------------------------------------------------- */
@@ -756,7 +821,8 @@ static caviar_status sql_enqueue(store *base, int64_t study, const double *value
                                  uint64_t *number, caviar_error *err)
 {
     trial_arg a = {.study = study, .values = values, .n_values = n};
-    caviar_status st = transaction((sql_store *)base, SQL_WRITE, enqueue_body, &a, err);
+    caviar_status st = transaction((sql_store *)base, SQL_WRITE, "enqueue a trial", enqueue_body,
+                                   &a, err);
     if (st == CAVIAR_OK)
         *number = (uint64_t)a.number;
     return st;
@@ -799,7 +865,8 @@ static caviar_status sql_claim_waiting(store *base, int64_t study, const store_s
                                        uint64_t *number, int *found, caviar_error *err)
 {
     trial_arg a = {.study = study, .start = start};
-    caviar_status st = transaction((sql_store *)base, SQL_WRITE, claim_body, &a, err);
+    caviar_status st = transaction((sql_store *)base, SQL_WRITE, "start a waiting trial",
+                                   claim_body, &a, err);
     *found = st == CAVIAR_OK && a.found;
     if (*found)
         *number = (uint64_t)a.number;
@@ -862,7 +929,8 @@ static caviar_status sql_create_running(store *base, int64_t study, const store_
                                         uint64_t *number, uint64_t *claim, caviar_error *err)
 {
     trial_arg a = {.study = study, .start = start};
-    caviar_status st = transaction((sql_store *)base, SQL_WRITE, create_body, &a, err);
+    caviar_status st = transaction((sql_store *)base, SQL_WRITE, "create a trial", create_body,
+                                   &a, err);
     if (st == CAVIAR_OK) {
         *number = (uint64_t)a.number;
         if (start->counter && claim)
@@ -924,7 +992,8 @@ static caviar_status sql_set_param(store *base, int64_t study, uint64_t number, 
 {
     trial_arg a = {.study = study, .number = (int64_t)number, .step = (int64_t)param_id,
                    .value = value};
-    return transaction((sql_store *)base, SQL_WRITE, set_param_body, &a, err);
+    return transaction((sql_store *)base, SQL_WRITE, "set a parameter of a trial", set_param_body,
+                       &a, err);
 }
 
 static caviar_status report_body(txn *t, void *arg)
@@ -962,7 +1031,7 @@ static caviar_status sql_report(store *base, int64_t study, uint64_t number, int
                                 double value, caviar_error *err)
 {
     trial_arg a = {.study = study, .number = (int64_t)number, .step = step, .value = value};
-    return transaction((sql_store *)base, SQL_WRITE, report_body, &a, err);
+    return transaction((sql_store *)base, SQL_WRITE, "report a value", report_body, &a, err);
 }
 
 static caviar_status set_attr_body(txn *t, void *arg)
@@ -992,7 +1061,8 @@ static caviar_status sql_set_attr(store *base, int64_t study, uint64_t number, c
                                   const char *value, caviar_error *err)
 {
     trial_arg a = {.study = study, .number = (int64_t)number, .key = key, .text = value};
-    return transaction((sql_store *)base, SQL_WRITE, set_attr_body, &a, err);
+    return transaction((sql_store *)base, SQL_WRITE, "set an attribute of a trial", set_attr_body,
+                       &a, err);
 }
 
 static caviar_status finish_body(txn *t, void *arg)
@@ -1018,7 +1088,7 @@ static caviar_status sql_finish(store *base, int64_t study, uint64_t number,
                                 caviar_trial_state state, double value, caviar_error *err)
 {
     trial_arg a = {.study = study, .number = (int64_t)number, .state = state, .value = value};
-    return transaction((sql_store *)base, SQL_WRITE, finish_body, &a, err);
+    return transaction((sql_store *)base, SQL_WRITE, "end a trial", finish_body, &a, err);
 }
 
 /* ---- blobs: base64 text, outside the versions (no sampler reads them) ---- */
@@ -1054,7 +1124,8 @@ static caviar_status sql_put_blob(store *base, int64_t study, const char *key, c
         return util_err(err, CAVIAR_ENOMEM, "cannot store '%s' (%zu bytes): out of memory", key,
                         len);
     blob_arg a = {.study = study, .key = key, .text = text};
-    caviar_status st = transaction((sql_store *)base, SQL_WRITE, put_blob_body, &a, err);
+    caviar_status st = transaction((sql_store *)base, SQL_WRITE, "store a blob", put_blob_body,
+                                   &a, err);
     free(text);
     return st;
 }
@@ -1081,8 +1152,15 @@ static caviar_status get_blob_body(txn *t, void *arg)
 static caviar_status sql_get_blob(store *base, int64_t study, const char *key, void **data,
                                   size_t *len, caviar_error *err)
 {
+    sql_store *s = (sql_store *)base;
+    if (s->no_blobs) {
+        *data = NULL;
+        *len = 0;
+        return util_err(err, CAVIAR_EMISSING, "the study holds no '%s' (%s is a study database "
+                        "of schema version 1, from before blobs)", key, s->shown);
+    }
     blob_arg a = {.study = study, .key = key};
-    caviar_status st = transaction((sql_store *)base, SQL_READ, get_blob_body, &a, err);
+    caviar_status st = transaction((sql_store *)base, SQL_READ, NULL, get_blob_body, &a, err);
     if (st != CAVIAR_OK) {
         free(a.data);
         a.data = NULL;
@@ -1115,37 +1193,63 @@ static caviar_status sql_get_count(store *base, int64_t study, const char *name,
                                    caviar_error *err)
 {
     count_arg a = {.study = study, .name = name};
-    caviar_status st = transaction((sql_store *)base, SQL_READ, get_count_body, &a, err);
+    caviar_status st = transaction((sql_store *)base, SQL_READ, NULL, get_count_body, &a, err);
     if (st == CAVIAR_OK)
         *value = a.value;
     return st;
 }
 
+/* The best COMPLETE trial as caviar_study_best chooses it: a NaN value is stored as NULL and
+ * left out; both engines order infinities as numbers, -Infinity first; the lowest number wins
+ * a tie. */
+#define BEST_TRIAL(order)                                                                       \
+    "SELECT number, value FROM trials WHERE study = $1 AND state = $2 AND value IS NOT NULL"    \
+    " ORDER BY value " order ", number LIMIT 1"
+
 static caviar_status count_body(txn *t, void *arg)
 {
     count_arg *a = arg;
+    store_counts *c = a->counts;
     sql_result *r = &t->s->res;
-    memset(a->counts, 0, sizeof *a->counts);
-    caviar_status st = Q(t, r, "SELECT state, COUNT(*) FROM trials WHERE study = $1 GROUP BY state",
+    memset(c, 0, sizeof *c);
+    c->best_value = NAN;
+    caviar_status st = Q(t, r,
+                         "SELECT state, COUNT(*), MAX(start_time), MAX(end_time) FROM trials"
+                         " WHERE study = $1 GROUP BY state",
                          sql_int(a->study));
     if (st != CAVIAR_OK)
         return st;
     for (size_t i = 0; i < r->rows; i++) {
         int64_t state = sql_get_int(r, i, 0);
         if (state >= 0 && state <= CAVIAR_TRIAL_FAIL)
-            a->counts->n[state] = (uint64_t)sql_get_int(r, i, 1);
+            c->n[state] = (uint64_t)sql_get_int(r, i, 1);
+        for (size_t k = 2; k < 4; k++)
+            if (!sql_is_null(r, i, k) && sql_get_real(r, i, k) > c->last_time)
+                c->last_time = sql_get_real(r, i, k);
     }
-    if ((st = Q(t, r, "SELECT n_counted FROM studies WHERE id = $1", sql_int(a->study))) !=
-        CAVIAR_OK)
+    if ((st = Q(t, r, "SELECT n_counted, direction FROM studies WHERE id = $1",
+                sql_int(a->study))) != CAVIAR_OK)
         return st;
-    a->counts->counted = r->rows ? (uint64_t)sql_get_int(r, 0, 0) : 0;
+    if (!r->rows)
+        return CAVIAR_OK;
+    c->counted = (uint64_t)sql_get_int(r, 0, 0);
+    if (!c->n[CAVIAR_TRIAL_COMPLETE])
+        return CAVIAR_OK;
+    st = sql_get_int(r, 0, 1) == CAVIAR_MAXIMIZE
+             ? Q(t, r, BEST_TRIAL("DESC"), sql_int(a->study), sql_int(CAVIAR_TRIAL_COMPLETE))
+             : Q(t, r, BEST_TRIAL("ASC"), sql_int(a->study), sql_int(CAVIAR_TRIAL_COMPLETE));
+    if (st != CAVIAR_OK || !r->rows)
+        return st;
+    c->has_best = 1;
+    c->best_trial = (uint64_t)sql_get_int(r, 0, 0);
+    c->best_value = sql_get_real(r, 0, 1);
     return CAVIAR_OK;
 }
 
 static caviar_status sql_count(store *base, int64_t study, store_counts *out, caviar_error *err)
 {
     count_arg a = {.study = study, .counts = out};
-    return transaction((sql_store *)base, SQL_READ, count_body, &a, err);
+    return transaction((sql_store *)base, SQL_READ, NULL, count_body, &a, err);
 }
 
 /* ---- workers: heartbeats, abandoned and lost trials ---------------------------------------- */
@@ -1163,7 +1267,8 @@ static caviar_status sql_heartbeat(store *base, int64_t study, const char *worke
                                    caviar_error *err)
 {
     trial_arg a = {.study = study, .text = worker};
-    return transaction((sql_store *)base, SQL_WRITE, heartbeat_body, &a, err);
+    return transaction((sql_store *)base, SQL_WRITE, "refresh heartbeats", heartbeat_body, &a,
+                       err);
 }
 
 /* Trial a->number, RUNNING: FAIL with reason a->text, re-queued when a->requeue. */
@@ -1206,7 +1311,7 @@ static caviar_status sql_abandon(store *base, int64_t study, uint64_t number, co
 {
     trial_arg a = {.study = study, .number = (int64_t)number, .text = reason,
                    .requeue = requeue};
-    return transaction((sql_store *)base, SQL_WRITE, fail_body, &a, err);
+    return transaction((sql_store *)base, SQL_WRITE, "abandon a trial", fail_body, &a, err);
 }
 
 typedef struct reap_arg {
@@ -1247,8 +1352,8 @@ static caviar_status sql_reap(store *base, int64_t study, double grace, unsigned
     reap_arg a = {.study = study, .cutoff = wall_now() - grace, .max_retries = max_retries};
     size_t n = 0;
     caviar_status st;
-    while ((st = transaction((sql_store *)base, SQL_WRITE, reap_body, &a, err)) == CAVIAR_OK &&
-           a.found)
+    while ((st = transaction((sql_store *)base, SQL_WRITE, "reap lost trials", reap_body, &a,
+                             err)) == CAVIAR_OK && a.found)
         n++;
     if (n_reaped)
         *n_reaped = n;
@@ -1379,7 +1484,7 @@ static caviar_status sync_body(txn *t, void *arg)
 static caviar_status sql_sync(store *base, int64_t study, store_history *h, caviar_error *err)
 {
     sync_arg a = {study, h};
-    return transaction((sql_store *)base, SQL_READ, sync_body, &a, err);
+    return transaction((sql_store *)base, SQL_READ, NULL, sync_body, &a, err);
 }
 
 /* ---- the two back-ends --------------------------------------------------------------------- */
@@ -1391,7 +1496,12 @@ static int sqlite_accepts(const char *url)
 
 static caviar_status sqlite_open(const char *url, store **out, caviar_error *err)
 {
-    return sql_open_with(&sql_driver_sqlite, &store_sqlite, url, out, err);
+    return sql_open_with(&sql_driver_sqlite, &store_sqlite, url, 0, out, err);
+}
+
+static caviar_status sqlite_open_read_only(const char *url, store **out, caviar_error *err)
+{
+    return sql_open_with(&sql_driver_sqlite, &store_sqlite, url, 1, out, err);
 }
 
 static int postgres_accepts(const char *url)
@@ -1401,7 +1511,12 @@ static int postgres_accepts(const char *url)
 
 static caviar_status postgres_open(const char *url, store **out, caviar_error *err)
 {
-    return sql_open_with(&sql_driver_postgres, &store_postgres, url, out, err);
+    return sql_open_with(&sql_driver_postgres, &store_postgres, url, 0, out, err);
+}
+
+static caviar_status postgres_open_read_only(const char *url, store **out, caviar_error *err)
+{
+    return sql_open_with(&sql_driver_postgres, &store_postgres, url, 1, out, err);
 }
 
 #define SQL_STORE_OPS                                                                           \
@@ -1416,7 +1531,9 @@ static caviar_status postgres_open(const char *url, store **out, caviar_error *e
     .sync = sql_sync
 
 const store_type store_sqlite = {
-    .name = "sqlite", .accepts = sqlite_accepts, .open = sqlite_open, SQL_STORE_OPS};
+    .name = "sqlite", .accepts = sqlite_accepts, .open = sqlite_open,
+    .open_read_only = sqlite_open_read_only, SQL_STORE_OPS};
 
 const store_type store_postgres = {
-    .name = "postgresql", .accepts = postgres_accepts, .open = postgres_open, SQL_STORE_OPS};
+    .name = "postgresql", .accepts = postgres_accepts, .open = postgres_open,
+    .open_read_only = postgres_open_read_only, SQL_STORE_OPS};

@@ -14,6 +14,10 @@
  * comes back bit for bit, except that SQLite returns a negative zero as zero (its REAL columns
  * keep whole numbers as integers) — the same value for every sampler, pruner and objective.
  *
+ * Read-only stores (store_type.open_read_only) are refused twice: sql.c refuses every SQL_WRITE
+ * transaction before it begins (and any statement that writes inside an SQL_READ one), and the
+ * driver's connection is itself read-only (sql_driver.connect).
+ *
  * Transactions. sql.c wraps every store operation in one transaction (driver.begin, the
  * statements, driver.commit; driver.rollback on any error). A driver reports an error that is
  * worth retrying as a whole (SQLite's BUSY and LOCKED, PostgreSQL's serialization failures,
@@ -82,8 +86,12 @@ typedef struct sql_driver {
     int row_locks;             /* claims use SELECT ... FOR UPDATE SKIP LOCKED */
     int (*accepts)(const char *url);
     /* Connects and sets the connection up (SQLite: WAL, busy timeout); messages never contain
-     * a password (store_redact). */
-    caviar_status (*connect)(const char *url, sql_conn **out, caviar_error *err);
+     * a password (store_redact). With read_only the connection cannot write, whatever sql.c
+     * asks of it: SQLite opens an existing file read-only (a missing one is CAVIAR_EMISSING
+     * and is not created) and leaves its journal mode alone; PostgreSQL turns
+     * default_transaction_read_only on in the session (again after a reconnection), so that
+     * the server refuses any write. */
+    caviar_status (*connect)(const char *url, int read_only, sql_conn **out, caviar_error *err);
     void (*disconnect)(sql_conn *c);
     /* READ: a consistent snapshot for several statements; WRITE: a transaction that will
      * write (SQLite: BEGIN IMMEDIATE, so that two writers never deadlock on an upgrade). */

@@ -19,12 +19,20 @@
  *
  * Statements are prepared once per connection and cached by the address of their (static)
  * text; "$N" parameters are rewritten to SQLite's "?N".
+ *
+ * Read-only connections (a dashboard) open an existing file with SQLITE_OPEN_READONLY: SQLite
+ * itself refuses every write, and a missing file is not created. They still use a WAL
+ * database's -wal and -shm files to read it consistently while workers write: when the last
+ * writer has closed (and removed them), SQLite creates them, empty, beside the database and
+ * leaves them there (the directory must be writable then); the database file is never written.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <sqlite3.h>
@@ -131,7 +139,8 @@ static caviar_status lite_simple(sql_conn *c, const char *sql, int *transient, c
     return rc == SQLITE_OK ? CAVIAR_OK : lite_error(c, rc, sql, transient, err);
 }
 
-static caviar_status lite_connect(const char *url, sql_conn **out, caviar_error *err)
+static caviar_status lite_connect(const char *url, int read_only, sql_conn **out,
+                                  caviar_error *err)
 {
     sql_conn *c = calloc(1, sizeof *c);
     if (!c)
@@ -143,24 +152,38 @@ static caviar_status lite_connect(const char *url, sql_conn **out, caviar_error 
         return util_err(err, CAVIAR_EINVAL, "sqlite: '%s' names no file\nhint: sqlite:PATH, "
                         "e.g. sqlite:caviar.db", url);
     }
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-    if (strncmp(path, "file:", 5) == 0)
-        flags |= SQLITE_OPEN_URI;
+    int uri = strncmp(path, "file:", 5) == 0;
+    int flags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+                SQLITE_OPEN_NOMUTEX | (uri ? SQLITE_OPEN_URI : 0);
+    /* A read-only open of a missing file fails in SQLite too, but only as "unable to open
+     * database file"; a plain path is checked first to say what is wrong. */
+    struct stat sb;
+    if (read_only && !uri && stat(path, &sb) != 0 && errno == ENOENT) {
+        caviar_status st = util_err(err, CAVIAR_EMISSING, "sqlite: cannot open '%s' read-only: "
+                                    "there is no such file", c->path);
+        free(c);
+        return st;
+    }
     int rc = sqlite3_open_v2(path, &c->db, flags, NULL);
     caviar_status st = CAVIAR_OK;
     if (rc != SQLITE_OK) {
-        st = util_err(err, CAVIAR_EIO, "sqlite: cannot open '%s': %s", c->path,
+        st = util_err(err, CAVIAR_EIO, "sqlite: cannot open '%s'%s: %s", c->path,
+                      read_only ? " read-only" : "",
                       c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
     } else {
         c->jitter = (uint64_t)(uintptr_t)c ^ (uint64_t)(mono_now() * 1e9);
         sqlite3_busy_handler(c->db, lite_busy, c);
         sqlite3_extended_result_codes(c->db, 1);
         /* journal_mode=WAL needs the write lock once, when the file is new: the busy timeout
-         * covers workers starting together. */
+         * covers workers starting together. A read-only connection leaves the file as it is
+         * (a database caviar wrote is in WAL mode already), and synchronous only matters to
+         * writers. */
         int transient = 0;
-        st = lite_simple(c, "PRAGMA journal_mode = WAL", &transient, err);
-        if (st == CAVIAR_OK)
-            st = lite_simple(c, "PRAGMA synchronous = NORMAL", &transient, err);
+        if (!read_only) {
+            st = lite_simple(c, "PRAGMA journal_mode = WAL", &transient, err);
+            if (st == CAVIAR_OK)
+                st = lite_simple(c, "PRAGMA synchronous = NORMAL", &transient, err);
+        }
         if (st == CAVIAR_OK)
             st = lite_simple(c, "PRAGMA foreign_keys = OFF", &transient, err);
     }

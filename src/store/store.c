@@ -1,5 +1,6 @@
 /*
- * store.c — choosing a back-end for a storage string, and showing storage strings safely.
+ * store.c — choosing a back-end for a storage string, showing storage strings safely, and the
+ * words of a read-only store's refusals.
  */
 #include <stdio.h>
 #include <string.h>
@@ -66,4 +67,9 @@ const char *store_redact(const char *url, char *buf, size_t len)
         }
     }
     return buf;
+}
+
+caviar_status store_refuse_write(const char *shown, const char *what, caviar_error *err)
+{
+    return util_err(err, CAVIAR_EINVAL, "%s is open read-only: cannot %s", shown, what);
 }

@@ -130,10 +130,19 @@ typedef struct store_start {
     const char *counter_done;
 } store_start;
 
-/* Trials by state, and the ones that count against a budget. */
+/* A study at a glance (count()): its trials by state, the ones that count against a budget,
+ * the best COMPLETE trial and when a trial last started or ended, all read in one transaction
+ * without copying the history. The best is chosen as caviar_study_best chooses it (study.c,
+ * sample_better): by the study's direction, a NaN value never best, an infinity compared as a
+ * number, a tie won by the lowest trial number. */
 typedef struct store_counts {
     uint64_t n[5];     /* by caviar_trial_state */
     uint64_t counted;  /* all but the requeued */
+    int has_best;      /* some COMPLETE trial has a value that is not NaN */
+    uint64_t best_trial;
+    double best_value; /* NaN without a best */
+    double last_time;  /* the latest start or end time of any trial (seconds since the epoch),
+                          0 when no trial has started */
 } store_counts;
 
 typedef struct store_type {
@@ -142,6 +151,19 @@ typedef struct store_type {
      * "postgresql://…"). */
     int (*accepts)(const char *url);
     caviar_status (*open)(const char *url, store **out, caviar_error *err);
+    /* Opens the store so that it can never write (a dashboard looking at studies that workers
+     * are running). The reads (load_study, list_studies, get_count, count, get_blob, sync)
+     * work as on a store from open(); every operation that writes (open_study, define_study,
+     * delete_study, add_param, enqueue, claim_waiting, create_running, set_param, report,
+     * set_attr, finish, heartbeat, abandon, reap, put_blob) returns CAVIAR_EINVAL ("URL is
+     * open read-only: cannot enqueue a trial") without touching the database. Nothing is
+     * created or upgraded: the SQL back-ends connect read-only besides (SQLite opens the file
+     * with SQLITE_OPEN_READONLY, and a missing file is CAVIAR_EMISSING, no file created;
+     * PostgreSQL sessions have default_transaction_read_only on, so the server refuses writes
+     * too), and a database of another schema version is CAVIAR_EFORMAT — except version 1,
+     * which is read as it is (it holds no blobs: get_blob says CAVIAR_EMISSING). The memory
+     * back-end gives a new, empty store that refuses writes the same way. */
+    caviar_status (*open_read_only)(const char *url, store **out, caviar_error *err);
     void (*close)(store *s);
     /* Opens the study of that name, creating it if absent; *id is its handle in this store.
      * Opening an existing study with another direction is an error. */
@@ -203,6 +225,8 @@ typedef struct store_type {
      * abandon() with retries + 1. *n_reaped (may be NULL) receives how many were found. */
     caviar_status (*reap)(store *s, int64_t study, double grace, unsigned max_retries,
                           size_t *n_reaped, caviar_error *err);
+    /* The study at a glance (store_counts), in one read transaction: O(trials of the study)
+     * work in the database, nothing copied. */
     caviar_status (*count)(store *s, int64_t study, store_counts *out, caviar_error *err);
     /* A named blob of the study (checkpoints of panda days and PBT members): put replaces
      * one of the same key; get gives a malloc'd copy (the caller frees it), CAVIAR_EMISSING
@@ -229,5 +253,8 @@ extern const store_type store_postgres; /* "postgresql://...", "postgres://..." 
 const store_type *store_find(const char *url);
 /* url with any password replaced by "***", for messages and logs; into buf, returned. */
 const char *store_redact(const char *url, char *buf, size_t len);
+/* For back-ends: the refusal of a write on a read-only store, the same words everywhere
+ * ("SHOWN is open read-only: cannot WHAT"); returns CAVIAR_EINVAL. */
+caviar_status store_refuse_write(const char *shown, const char *what, caviar_error *err);
 
 #endif

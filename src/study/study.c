@@ -22,6 +22,11 @@
  * report on the SQL back-ends.
  * tell:    the final state and value, in one store call.
  *
+ * Read-only studies (opts.read_only: a dashboard) look at a study in a read-only store: found
+ * with load_study rather than open_study, with the sampler and pruner of its stored definition,
+ * no heartbeat thread; only refresh and the reading functions work, and every write is refused
+ * here before it reaches the store (which would refuse it anyway).
+ *
  * Workers. Each study object is one worker with its own id (host:pid:random), recorded with the
  * trials it runs. With opts.heartbeat > 0 and a store shared between processes, a thread with
  * its own connection refreshes the heartbeat of the worker's RUNNING trials every heartbeat
@@ -68,6 +73,7 @@ typedef struct heartbeat {
 
 struct caviar_study {
     char *name;
+    int read_only;        /* opts.read_only: a read-only store, every write refused */
     caviar_direction direction;
     uint64_t seed;
     char worker[128];
@@ -119,6 +125,15 @@ void caviar_study_opts_init(caviar_study_opts *opts)
 static caviar_status sync(caviar_study *s, caviar_error *err)
 {
     return s->stype->sync(s->st, s->id, &s->h, err);
+}
+
+/* The refusal of a write on a study open read-only; the store would refuse it too, a step
+ * later and in its own words. */
+static caviar_status refuse_read_only(const caviar_study *s, const char *what,
+                                      caviar_error *err)
+{
+    return util_err(err, CAVIAR_EINVAL, "study '%s' is open read-only: cannot %s", s->name,
+                    what);
 }
 
 static double monotonic_now(void)
@@ -222,6 +237,10 @@ caviar_status caviar_study_reap(caviar_study *s, size_t *n_lost, caviar_error *e
 {
     size_t n = 0;
     caviar_status st = CAVIAR_OK;
+    if (n_lost)
+        *n_lost = 0;
+    if (s->read_only)
+        return refuse_read_only(s, "reap lost trials", err);
     if (s->grace > 0) {
         s->last_reap = monotonic_now();
         st = s->stype->reap(s->st, s->id, s->grace, s->max_retries, &n, err);
@@ -236,6 +255,11 @@ caviar_status caviar_study_refresh(caviar_study *s, caviar_error *err)
     return sync(s, err);
 }
 
+uint64_t caviar_study_version(const caviar_study *s)
+{
+    return s->h.version;
+}
+
 const char *caviar_study_worker(const caviar_study *s)
 {
     return s->worker;
@@ -244,6 +268,8 @@ const char *caviar_study_worker(const caviar_study *s)
 caviar_status caviar_study_put_blob(caviar_study *s, const char *key, const void *data,
                                     size_t len, caviar_error *err)
 {
+    if (s->read_only)
+        return refuse_read_only(s, "store a blob", err);
     return s->stype->put_blob(s->st, s->id, key, data, len, err);
 }
 
@@ -253,6 +279,26 @@ caviar_status caviar_study_get_blob(caviar_study *s, const char *key, void **dat
     return s->stype->get_blob(s->st, s->id, key, data, len, err);
 }
 
+/* opts.read_only: the study as stored, looked up in a read-only store, with the sampler and
+ * pruner of its definition (s->name and s->stype set). */
+static caviar_status open_to_look(caviar_study *s, const char *storage, caviar_error *err)
+{
+    store_study def;
+    caviar_status st = s->stype->open_read_only(storage, &s->st, err);
+    if (st != CAVIAR_OK || (st = s->stype->load_study(s->st, s->name, &def, err)) != CAVIAR_OK)
+        return st;
+    s->id = def.id;
+    s->direction = def.direction;
+    s->seed = def.seed;
+    if ((st = sampler_open(&s->sampler, def.sampler, def.sampler_settings, def.seed,
+                           def.direction, err)) != CAVIAR_OK ||
+        (st = pruner_open(&s->pruner, def.pruner, def.pruner_settings, def.direction, err)) !=
+            CAVIAR_OK)
+        util_err_prefix(err, "the definition of study '%s'", s->name);
+    store_study_release(&def);
+    return st == CAVIAR_OK ? sync(s, err) : st;
+}
+
 caviar_study *caviar_study_new(const caviar_study_opts *opts, caviar_error *err)
 {
     caviar_study_opts defaults;
@@ -260,7 +306,8 @@ caviar_study *caviar_study_new(const caviar_study_opts *opts, caviar_error *err)
         caviar_study_opts_init(&defaults);
         opts = &defaults;
     }
-    if (opts->direction != CAVIAR_MINIMIZE && opts->direction != CAVIAR_MAXIMIZE) {
+    if (!opts->read_only && opts->direction != CAVIAR_MINIMIZE &&
+        opts->direction != CAVIAR_MAXIMIZE) {
         util_err(err, CAVIAR_EINVAL, "invalid study direction %d", (int)opts->direction);
         return NULL;
     }
@@ -271,11 +318,14 @@ caviar_study *caviar_study_new(const caviar_study_opts *opts, caviar_error *err)
         util_err(err, CAVIAR_ENOMEM, "cannot create study '%s': out of memory", name);
         return NULL;
     }
-    s->direction = opts->direction;
-    s->seed = opts->seed;
-    s->max_trials = opts->max_trials;
-    s->grace = opts->grace;
-    s->max_retries = opts->max_retries;
+    s->read_only = opts->read_only != 0;
+    if (!s->read_only) {
+        s->direction = opts->direction;
+        s->seed = opts->seed;
+        s->max_trials = opts->max_trials;
+        s->grace = opts->grace;
+        s->max_retries = opts->max_retries;
+    }
     worker_id(s->worker, sizeof s->worker);
     store_history_init(&s->h);
     s->stype = store_find(opts->storage);
@@ -285,6 +335,11 @@ caviar_study *caviar_study_new(const caviar_study_opts *opts, caviar_error *err)
                  "('caviar.db', 'sqlite:PATH') or a PostgreSQL URL ('postgresql://HOST/DB')",
                  store_redact(opts->storage, shown, sizeof shown));
         goto fail;
+    }
+    if (s->read_only) {
+        if (open_to_look(s, opts->storage, err) != CAVIAR_OK)
+            goto fail;
+        return s;
     }
     store_study_info info = {name,           opts->direction,        opts->seed,
                              opts->sampler,  opts->sampler_settings, opts->pruner,
@@ -337,6 +392,8 @@ void caviar_study_free(caviar_study *s)
 caviar_status caviar_study_add_param(caviar_study *s, const char *name, const caviar_dist *d,
                                      caviar_error *err)
 {
+    if (s->read_only)
+        return refuse_read_only(s, "add a parameter", err);
     caviar_status st = caviar_dist_check(d, name, err);
     if (st == CAVIAR_OK)
         st = s->stype->add_param(s->st, s->id, name, d, err);
@@ -346,6 +403,8 @@ caviar_status caviar_study_add_param(caviar_study *s, const char *name, const ca
 caviar_status caviar_study_enqueue(caviar_study *s, const char *const *names,
                                    const double *values, size_t n, caviar_error *err)
 {
+    if (s->read_only)
+        return refuse_read_only(s, "enqueue a trial", err);
     caviar_status st = sync(s, err);
     if (st != CAVIAR_OK)
         return st;
@@ -389,6 +448,10 @@ static store_trial *record(caviar_trial *t)
 caviar_trial *caviar_study_ask(caviar_study *s, caviar_error *err)
 {
     caviar_status st;
+    if (s->read_only) {
+        refuse_read_only(s, "ask for a trial", err);
+        return NULL;
+    }
     if (s->n_live == s->cap_live) {
         size_t cap = s->cap_live ? 2 * s->cap_live : 8;
         caviar_trial **live = realloc(s->live, cap * sizeof *live);
@@ -605,6 +668,8 @@ caviar_status caviar_trial_set_attr(caviar_trial *t, const char *key, const char
 caviar_status caviar_study_tell(caviar_study *s, caviar_trial *t, caviar_trial_state state,
                                 double value, caviar_error *err)
 {
+    if (s->read_only)
+        return refuse_read_only(s, "tell a trial's result", err);
     size_t at = 0;
     while (at < s->n_live && s->live[at] != t)
         at++;
@@ -635,6 +700,8 @@ caviar_status caviar_study_tell(caviar_study *s, caviar_trial *t, caviar_trial_s
 caviar_status caviar_study_abandon(caviar_study *s, caviar_trial *t, const char *reason,
                                    int requeue, caviar_error *err)
 {
+    if (s->read_only)
+        return refuse_read_only(s, "abandon a trial", err);
     size_t at = 0;
     while (at < s->n_live && s->live[at] != t)
         at++;
@@ -711,7 +778,7 @@ static long best_index(const caviar_study *s)
     long best = -1;
     for (size_t i = 0; i < s->h.n_trials; i++) {
         const store_trial *r = &s->h.trials[i];
-        if (r->state == CAVIAR_TRIAL_COMPLETE &&
+        if (r->state == CAVIAR_TRIAL_COMPLETE && !isnan(r->value) &&
             (best < 0 || sample_better(s->direction, r->value, s->h.trials[best].value)))
             best = (long)i;
     }
