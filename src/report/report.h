@@ -120,9 +120,9 @@ caviar_status report_json_write(const caviar_study *study, const report_html_opt
  * whose Host is a loopback name (a web page elsewhere cannot reach it through DNS rebinding).
  *
  * Studies are read incrementally (caviar_study_refresh costs what changed); a study's JSON is
- * rebuilt only when its history changed, at most every max(refresh, 3 x the last build's time)
- * seconds, so that a study of 10,000 trials that is still running costs the server about a
- * third of one core at worst. At most max_open studies stay open (least recently looked at
+ * rebuilt only when its history changed, and no sooner than max(refresh, 3 x the last build's
+ * time) seconds after the last build ended, so that a study of 10,000 trials that is still
+ * running costs the server at most a quarter of one core. At most max_open studies stay open (least recently looked at
  * closed first). Responses are gzip-compressed for clients that accept it. */
 typedef struct report_dashboard_opts {
     const char *storage;        /* the database: a SQLite file or a PostgreSQL URL */
