@@ -52,6 +52,10 @@
     "img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; "        \
     "frame-ancestors 'none'"
 
+/* The assets are cached by the browser for a day, then revalidated by their ETag (a hash of
+ * their content: another caviar's differ). */
+#define ASSET_CACHE "max-age=86400"
+
 typedef struct dstudy {
     char *name;
     caviar_study *s;
@@ -164,9 +168,11 @@ static unsigned char *gzip(const void *data, size_t len, size_t *out_len)
     return out;
 }
 
+/* The headers of every answer; type NULL for none (a 304). */
 static void common_headers(struct MHD_Response *r, const char *type)
 {
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    if (type)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     MHD_add_response_header(r, "Content-Security-Policy", CSP);
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
@@ -235,13 +241,16 @@ static int not_modified(struct MHD_Connection *c, const char *etag)
     return inm && etag && (strstr(inm, etag) || strcmp(inm, "*") == 0);
 }
 
-static enum MHD_Result send_304(struct MHD_Connection *c, const char *etag)
+/* Not modified: the headers a 200 would carry but its body's (a client updates its cached
+ * copy's headers from these; libmicrohttpd 0.9.75 adds "Content-Length: 0" all the same). */
+static enum MHD_Result send_304(struct MHD_Connection *c, const char *etag, const char *cache)
 {
     struct MHD_Response *r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
     if (!r)
         return MHD_NO;
+    common_headers(r, NULL);
     MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, etag);
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, cache);
     MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
     enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_NOT_MODIFIED, r);
     MHD_destroy_response(r);
@@ -250,10 +259,10 @@ static enum MHD_Result send_304(struct MHD_Connection *c, const char *etag)
 
 /* A built pair: 304 when the client holds it, else the encoding it takes. */
 static enum MHD_Result send_pair(struct MHD_Connection *c, struct MHD_Response *plain,
-                                 struct MHD_Response *gz, const char *etag)
+                                 struct MHD_Response *gz, const char *etag, const char *cache)
 {
     if (etag && not_modified(c, etag))
-        return send_304(c, etag);
+        return send_304(c, etag, cache);
     return MHD_queue_response(c, MHD_HTTP_OK, gz && takes_gzip(c) ? gz : plain);
 }
 
@@ -265,7 +274,7 @@ static enum MHD_Result send_buf(struct MHD_Connection *c, unsigned status, char 
         return MHD_NO;
     if (status == MHD_HTTP_OK && etag && not_modified(c, etag)) {
         free(buf);
-        return send_304(c, etag);
+        return send_304(c, etag, "no-cache");
     }
     struct MHD_Response *gz = NULL;
     struct MHD_Response *r = make_pair(buf, len, type, etag, "no-cache", &gz);
@@ -488,7 +497,7 @@ static enum MHD_Result serve_study_json(report_dashboard *d, struct MHD_Connecti
                                   "cannot draw study '%s': %s", name, err.msg);
         }
     }
-    return send_pair(c, ds->json, ds->json_gz, ds->etag);
+    return send_pair(c, ds->json, ds->json_gz, ds->etag, "no-cache");
 }
 
 /* ---- the index ----------------------------------------------------------------------------- */
@@ -757,7 +766,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return serve_study_json(d, c, url + 11);
     for (size_t i = 0; i < sizeof d->assets / sizeof d->assets[0]; i++)
         if (strcmp(url, d->assets[i].path) == 0)
-            return send_pair(c, d->assets[i].plain, d->assets[i].gz, d->assets[i].etag);
+            return send_pair(c, d->assets[i].plain, d->assets[i].gz, d->assets[i].etag,
+                             ASSET_CACHE);
     return send_error(c, MHD_HTTP_NOT_FOUND, strncmp(url, "/api/", 5) == 0,
                       "Nothing here: the dashboard serves / (the studies), /study/NAME and "
                       "their data under /api/.");
@@ -793,8 +803,6 @@ static caviar_status make_assets(report_dashboard *d, caviar_error *err)
         asset *a = &d->assets[i];
         a->path = files[i].path;
         a->type = files[i].type;
-        /* Cached by the browser for a day, revalidated by ETag after: another caviar's
-         * assets have another content hash. */
         snprintf(a->etag, sizeof a->etag, "\"a%016llx\"",
                  (unsigned long long)fnv(files[i].data, files[i].len,
                                          14695981039346656037ull));
@@ -802,7 +810,7 @@ static caviar_status make_assets(report_dashboard *d, caviar_error *err)
         if (!copy)
             return util_err(err, CAVIAR_ENOMEM, "out of memory");
         memcpy(copy, files[i].data, files[i].len);
-        a->plain = make_pair(copy, files[i].len, a->type, a->etag, "max-age=86400", &a->gz);
+        a->plain = make_pair(copy, files[i].len, a->type, a->etag, ASSET_CACHE, &a->gz);
         if (!a->plain)
             return util_err(err, CAVIAR_ENOMEM, "out of memory");
     }

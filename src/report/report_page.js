@@ -74,23 +74,70 @@
 
   /* ---- the reader's view, kept across live redraws ----------------------------------------- */
 
-  /* Per chart (by id) its zoom windows and legend selection, and the table's state: a live
-   * page redraws everything from new data, and the reader must not lose their place. */
+  /* Per chart (by id) its zoom and legend selection, and the table's state: a live page
+   * redraws everything from new data, and the reader must not lose their place. A zoomed
+   * chart with one x and one y axis (the learning curves, the history) keeps the very window
+   * it shows, in values (so that new trials do not shift it), read from ECharts' model (the
+   * scroll-wheel zoom and the toolbox's box zoom alike; getModel is not public API, so on any
+   * failure only the zoom percentages are kept); a window that reaches the right end keeps
+   * following new data. The toolbox's restore button gives the chart its whole range back. */
   var view = {charts: {}, table: null};
+  var resetView = {};     /* charts whose restore button was pressed: forget their view */
+  var redrawLast = null;  /* live: draws the last data again */
+  function axisWindow(m, dim) {
+    var scale = m.getComponent(dim + 'Axis', 0).axis.scale;
+    var e = scale.getExtent().slice();
+    if (scale.type === 'log') {
+      var base = scale.base || 10;
+      e = [Math.pow(base, e[0]), Math.pow(base, e[1])];
+    }
+    return e;
+  }
   function saveView() {
     charts.forEach(function (c) {
       var id = c.getDom().id, opt = c.getOption(), v = {};
+      if (resetView[id]) {
+        delete resetView[id];
+        delete view.charts[id];
+        return;
+      }
       if (opt.dataZoom && opt.dataZoom.length)
         v.zoom = opt.dataZoom.map(function (z) { return {start: z.start, end: z.end}; });
       if (opt.legend && opt.legend[0] && opt.legend[0].selected)
         v.selected = opt.legend[0].selected;
+      try {
+        if (opt.xAxis && opt.xAxis.length === 1 && opt.yAxis && opt.yAxis.length === 1) {
+          var m = c.getModel(), zx = false, zy = false, follow = true;
+          m.eachComponent('dataZoom', function (dz) {
+            var o = dz.option;
+            var part = o.startValue != null || o.endValue != null || o.start > 0 || o.end < 100;
+            if (!part) return;
+            if (/yAxis/.test(String(dz.id))) zy = true;
+            else {
+              zx = true;
+              if (o.endValue != null || o.end < 100) follow = false;
+            }
+          });
+          if (zx) v.x = {window: axisWindow(m, 'x'), follow: follow};
+          if (zy) v.y = axisWindow(m, 'y');
+        }
+      } catch (e) { /* the percentages only */ }
       view.charts[id] = v;
     });
   }
   function restoreView(id, option) {
     var v = view.charts[id];
     if (!v) return;
-    if (v.zoom && option.dataZoom) {
+    if ((v.x || v.y) && option.xAxis && option.yAxis && !Array.isArray(option.xAxis)) {
+      if (v.x) {
+        option.xAxis.min = v.x.window[0];
+        if (!v.x.follow) option.xAxis.max = v.x.window[1];
+      }
+      if (v.y) {
+        option.yAxis.min = v.y[0];
+        option.yAxis.max = v.y[1];
+      }
+    } else if (v.zoom && option.dataZoom) {
       [].concat(option.dataZoom).forEach(function (z, k) {
         if (v.zoom[k] && v.zoom[k].start != null) { z.start = v.zoom[k].start; z.end = v.zoom[k].end; }
       });
@@ -104,7 +151,9 @@
 
   /* Draws the whole page from the study's JSON into #app (again on every change when live:
    * the reader's view is kept, see view). */
+  var typingTimer = null;  /* the table's filter, typed but not yet applied */
   function render(data, live) {
+    clearTimeout(typingTimer);
     charts.forEach(function (c) { c.dispose(); });
     charts = [];
     pending = 0;
@@ -291,6 +340,11 @@
       if (option.animation == null) option.animation = !live && nTrials <= LARGE;
       restoreView(id, option);
       c.setOption(option);
+      c.on('restore', function () {
+        if (!view.charts[id] || !redrawLast) return;
+        resetView[id] = true;
+        redrawLast();
+      });
       charts.push(c);
       return c;
     }
@@ -1046,11 +1100,10 @@
       stateSel.addEventListener('change', function () {
         state.filter = stateSel.value; state.page = 0; refresh();
       });
-      var typing = null;
       search.addEventListener('input', function () {
-        clearTimeout(typing);
+        clearTimeout(typingTimer);
         state.q = search.value;
-        typing = setTimeout(function () { state.page = 0; refresh(); }, 200);
+        typingTimer = setTimeout(function () { state.page = 0; refresh(); }, 200);
       });
       refresh();
     })();
@@ -1143,7 +1196,10 @@
     document.addEventListener('visibilitychange', function () {
       if (!document.hidden && !paused) schedule(0);
     });
+    var lastData = null;
+    redrawLast = function () { if (lastData) draw(lastData); };
     function draw(data) {
+      lastData = data;
       var t0 = performance.now();
       if (cfg.mode === 'index') {
         renderIndex(data);
