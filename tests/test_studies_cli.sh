@@ -709,6 +709,25 @@ for c in studies trials best export enqueue delete; do
     grep -q "^  $c " out || fail "caviar --help does not list $c"
 done
 
+# A program that fails with several lines on stderr: its note holds them, and the table still
+# has one line per trial.
+cat > failing.yaml <<'EOF'
+name: failing
+program: sh
+method: random
+metric: {name: loss, goal: minimize}
+run_cap: 2
+parameters:
+  x: {min: 0.0, max: 1.0}
+command: ['${program}', '-c', 'echo first line >&2; echo second line >&2; exit 3']
+EOF
+run tune failing.yaml --storage failing.db --quiet
+run trials --storage failing.db
+if [ "$(wc -l < out)" -ne 3 ] || ! grep -q "second line" out; then
+    fail "trials of failed programs: not one line per trial:
+$(cat out)"
+fi
+
 if [ "$have_python" -eq 0 ]; then
     echo "test_studies_cli: python3 not found: JSON and CSV contents checked by their shape only"
 fi

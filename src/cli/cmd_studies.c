@@ -625,6 +625,12 @@ static int table_add(table *t, char **row)
         t->cells = c;
         t->cap_rows = cap;
     }
+    /* One line per row: a line break or tab in a cell (a failed program's last lines of
+     * stderr in a note) is shown as a space. */
+    for (size_t c = 0; c < t->n_cols; c++)
+        for (char *p = row[c]; p && *p; p++)
+            if (*p == '\n' || *p == '\r' || *p == '\t')
+                *p = ' ';
     memcpy(t->cells + t->n_rows * t->n_cols, row, t->n_cols * sizeof *row);
     t->n_rows++;
     return 0;
