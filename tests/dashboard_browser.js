@@ -52,10 +52,9 @@
  * so far is printed), 2 usage.
  */
 'use strict';
-const {spawn} = require('child_process');
 const fs = require('fs');
-const path = require('path');
-const os = require('os');
+const {spawn} = require('child_process');
+const {launch, sleep} = require('./cdp_pipe');
 
 function usage() {
   process.stderr.write('usage: dashboard_browser.js CHROMIUM SCRIPT.json | CHROMIUM STEP...\n');
@@ -99,85 +98,30 @@ const NAMED = {
   index: 'check.done && !!check.index && !!check.live && check.live.renders >= 1'
 };
 
-/* ---- Chromium over the DevTools pipe (as report_browser.js) -------------------------------- */
+/* ---- Chromium over the DevTools pipe (cdp_pipe.js) ------------------------------------------ */
 
-const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'caviar-dashboard-chromium-'));
-const child = spawn(chromium, [
-  '--headless', '--no-sandbox', '--disable-gpu', '--remote-debugging-pipe',
-  '--no-first-run', '--no-default-browser-check', '--hide-scrollbars', '--mute-audio',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--disable-default-apps', '--disable-extensions', '--no-proxy-server',
-  '--user-data-dir=' + profile, '--window-size=1300,1000', 'about:blank'
-], {stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe']});
-let stderr = '';
-child.stdio[2].on('data', (d) => { stderr = (stderr + d).slice(-20000); });
-
-let nextId = 1, buffer = Buffer.alloc(0);
-const waiting = new Map();
 const requests = [];        /* every URL the page asked for, in order */
 const httpErrors = [];      /* responses of status >= 400 */
 const consoleLog = [];      /* errors and warnings the page logged */
-child.stdio[4].on('data', (chunk) => {
-  buffer = Buffer.concat([buffer, chunk]);
-  let end;
-  while ((end = buffer.indexOf(0)) >= 0) {
-    const msg = JSON.parse(buffer.slice(0, end).toString('utf8'));
-    buffer = buffer.slice(end + 1);
-    if (msg.method === 'Network.requestWillBeSent') requests.push(msg.params.request.url);
-    if (msg.method === 'Network.responseReceived' && msg.params.response.status >= 400 &&
-        !/\/favicon\.ico$/.test(msg.params.response.url))
-      httpErrors.push(msg.params.response.status + ' ' + msg.params.response.url);
-    if (msg.method === 'Log.entryAdded' && /error|warning/.test(msg.params.entry.level))
-      consoleLog.push(msg.params.entry.level + ': ' + msg.params.entry.text);
-    if (msg.method === 'Runtime.consoleAPICalled' && /error|warn/.test(msg.params.type))
-      consoleLog.push(msg.params.type + ': ' + msg.params.args.map((a) =>
-        a.value !== undefined ? String(a.value) : a.description || a.type).join(' '));
-    if (msg.method === 'Runtime.exceptionThrown')
-      consoleLog.push('exception: ' + (msg.params.exceptionDetails.exception &&
-        msg.params.exceptionDetails.exception.description || msg.params.exceptionDetails.text));
-    if (msg.id && waiting.has(msg.id)) {
-      const {resolve, reject} = waiting.get(msg.id);
-      waiting.delete(msg.id);
-      if (msg.error) reject(new Error(JSON.stringify(msg.error)));
-      else resolve(msg.result);
-    }
-  }
+const cdp = launch(chromium, 'dashboard_browser', (msg) => {
+  if (msg.method === 'Network.requestWillBeSent') requests.push(msg.params.request.url);
+  if (msg.method === 'Network.responseReceived' && msg.params.response.status >= 400 &&
+      !/\/favicon\.ico$/.test(msg.params.response.url))
+    httpErrors.push(msg.params.response.status + ' ' + msg.params.response.url);
+  if (msg.method === 'Log.entryAdded' && /error|warning/.test(msg.params.entry.level))
+    consoleLog.push(msg.params.entry.level + ': ' + msg.params.entry.text);
+  if (msg.method === 'Runtime.consoleAPICalled' && /error|warn/.test(msg.params.type))
+    consoleLog.push(msg.params.type + ': ' + msg.params.args.map((a) =>
+      a.value !== undefined ? String(a.value) : a.description || a.type).join(' '));
+  if (msg.method === 'Runtime.exceptionThrown')
+    consoleLog.push('exception: ' + (msg.params.exceptionDetails.exception &&
+      msg.params.exceptionDetails.exception.description || msg.params.exceptionDetails.text));
 });
 let sessionId = null;
+/* A command to the page's session, or with toBrowser to the browser itself. */
 function send(method, params, toBrowser) {
-  const id = nextId++;
-  const msg = {id, method, params: params || {}};
-  if (sessionId && !toBrowser) msg.sessionId = sessionId;
-  child.stdio[3].write(JSON.stringify(msg) + '\0');
-  return new Promise((resolve, reject) => waiting.set(id, {resolve, reject}));
+  return cdp.send(method, params, toBrowser ? null : sessionId);
 }
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-let finished = false, exited = false;
-const exitedPromise = new Promise((resolve) => child.on('exit', () => { exited = true; resolve(); }));
-async function cleanup(code) {
-  if (finished) return;
-  finished = true;
-  if (!exited) {
-    await Promise.race([exitedPromise, sleep(5000)]);
-    if (!exited) {
-      child.kill('SIGKILL');
-      await Promise.race([exitedPromise, sleep(5000)]);
-    }
-  }
-  /* Chromium's helper processes may still write into the profile for a moment. */
-  for (let k = 0; k < 10 && fs.existsSync(profile); k++) {
-    try { fs.rmSync(profile, {recursive: true, force: true, maxRetries: 3}); } catch (e) { /* again */ }
-    if (fs.existsSync(profile)) await sleep(200);
-  }
-  process.exit(code);
-}
-child.on('exit', (code) => {
-  if (!finished) {
-    process.stderr.write('dashboard_browser: chromium exited (' + code + ')\n' + stderr.slice(-2000));
-    cleanup(1);
-  }
-});
 
 /* ---- the page ------------------------------------------------------------------------------ */
 
@@ -428,13 +372,10 @@ async function runStep(step) {
   process.stderr.write('dashboard_browser: ' + steps.length + ' steps in ' +
                        ((Date.now() - t0) / 1000).toFixed(1) + ' s; ' + requests.length +
                        ' requests, all to ' + [...origins].join(', ') + '\n');
-  send('Browser.close', {}, true).catch(() => { /* closing */ });
-  return cleanup(0);
+  return cdp.close(0);
 })().catch((e) => {
   process.stderr.write('dashboard_browser: ' + e.message + '\n' +
                        (checkText ? '  the self-check: ' + checkText.slice(0, 3000) + '\n' : '') +
                        (consoleLog.length ? '  console: ' + consoleLog.slice(-10).join('\n    ') + '\n' : ''));
-  /* Closed as on success (killed by cleanup if it does not close). */
-  send('Browser.close', {}, true).catch(() => { /* closing */ });
-  cleanup(1);
+  cdp.close(1);
 });

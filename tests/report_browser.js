@@ -11,16 +11,14 @@
  * Why not `chromium --dump-dom --virtual-time-budget`: under virtual time Chromium runs timers
  * but no animation frames, and ECharts draws in animation frames, so a dump cannot tell a
  * drawn chart from one that never drew. Here the page runs in real time and Chromium is
- * driven over the DevTools protocol on a pipe (--remote-debugging-pipe: commands on fd 3,
- * answers on fd 4, each a JSON text ended by a NUL byte), which needs nothing but node.
+ * driven over the DevTools protocol on a pipe (cdp_pipe.js), which needs nothing but node.
  * Exit status: 0 done, 1 the page never finished or reported a script error (the check so
  * far is still written), 2 usage.
  */
 'use strict';
-const {spawn} = require('child_process');
 const fs = require('fs');
 const path = require('path');
-const os = require('os');
+const {launch, sleep} = require('./cdp_pipe');
 
 const [chromium, target, checkPath, shotPath] = process.argv.slice(2);
 if (!chromium || !target || !checkPath) {
@@ -32,64 +30,11 @@ const file = path.resolve(hashAt >= 0 ? target.slice(0, hashAt) : target);
 const url = 'file://' + file + (hashAt >= 0 ? target.slice(hashAt) : '');
 const TIMEOUT_MS = Number(process.env.REPORT_BROWSER_TIMEOUT || 120000);
 
-const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'caviar-report-chromium-'));
-const child = spawn(chromium, [
-  '--headless', '--no-sandbox', '--disable-gpu', '--remote-debugging-pipe',
-  '--no-first-run', '--no-default-browser-check', '--hide-scrollbars', '--mute-audio',
-  '--user-data-dir=' + profile, '--window-size=1300,1000', 'about:blank'
-], {stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe']});
-let stderr = '';
-child.stdio[2].on('data', (d) => { stderr += d; });
-
-let nextId = 1, buffer = Buffer.alloc(0);
-const waiting = new Map();
 const requests = [];  /* every URL the page asked for */
-child.stdio[4].on('data', (chunk) => {
-  buffer = Buffer.concat([buffer, chunk]);
-  let end;
-  while ((end = buffer.indexOf(0)) >= 0) {
-    const msg = JSON.parse(buffer.slice(0, end).toString('utf8'));
-    buffer = buffer.slice(end + 1);
-    if (msg.method === 'Network.requestWillBeSent') requests.push(msg.params.request.url);
-    if (msg.id && waiting.has(msg.id)) {
-      const {resolve, reject} = waiting.get(msg.id);
-      waiting.delete(msg.id);
-      if (msg.error) reject(new Error(JSON.stringify(msg.error)));
-      else resolve(msg.result);
-    }
-  }
+const cdp = launch(chromium, 'report_browser', (msg) => {
+  if (msg.method === 'Network.requestWillBeSent') requests.push(msg.params.request.url);
 });
-function send(method, params, sessionId) {
-  const id = nextId++;
-  const msg = {id, method, params: params || {}};
-  if (sessionId) msg.sessionId = sessionId;
-  child.stdio[3].write(JSON.stringify(msg) + '\0');
-  return new Promise((resolve, reject) => waiting.set(id, {resolve, reject}));
-}
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-let finished = false, exited = false;
-const exitedPromise = new Promise((resolve) => child.on('exit', () => { exited = true; resolve(); }));
-/* Ends Chromium (asked to close first, killed after 5 s), removes its profile, exits. */
-async function cleanup(code) {
-  if (finished) return;
-  finished = true;
-  if (!exited) {
-    await Promise.race([exitedPromise, sleep(5000)]);
-    if (!exited) {
-      child.kill('SIGKILL');
-      await Promise.race([exitedPromise, sleep(5000)]);
-    }
-  }
-  try { fs.rmSync(profile, {recursive: true, force: true, maxRetries: 5}); } catch (e) { /* best effort */ }
-  process.exit(code);
-}
-child.on('exit', (code) => {
-  if (!finished) {
-    process.stderr.write('report_browser: chromium exited (' + code + ')\n' + stderr.slice(-2000));
-    cleanup(1);
-  }
-});
+const send = cdp.send;
 
 (async () => {
   const {targetInfos} = await send('Target.getTargets');
@@ -137,14 +82,11 @@ child.on('exit', (code) => {
   if (!check || !check.done || (check.errors && check.errors.length)) {
     process.stderr.write('report_browser: the page did not finish drawing cleanly in ' +
                          seconds + ' s: ' + text.slice(0, 2000) + '\n');
-    child.kill('SIGKILL');
-    return cleanup(1);
+    return cdp.close(1);
   }
   process.stderr.write('report_browser: ' + url + ' drawn in ' + seconds.toFixed(1) + ' s\n');
-  send('Browser.close').catch(() => { /* closing */ });
-  return cleanup(0);
+  return cdp.close(0);
 })().catch((e) => {
-  process.stderr.write('report_browser: ' + e.message + '\n' + stderr.slice(-2000));
-  child.kill('SIGKILL');
-  cleanup(1);
+  process.stderr.write('report_browser: ' + e.message + '\n' + cdp.stderr().slice(-2000));
+  cdp.close(1);
 });

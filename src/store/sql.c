@@ -804,7 +804,7 @@ static caviar_status insert_values(txn *t, int64_t study, int64_t number, const 
 static caviar_status enqueue_body(txn *t, void *arg)
 {
     trial_arg *a = arg;
-    int64_t v, n;
+    int64_t v = 0, n = 0;
     caviar_status st = bump(t, a->study, 1, 1, &v, &n);
     if (st != CAVIAR_OK)
         return st;
@@ -849,7 +849,7 @@ static caviar_status claim_body(txn *t, void *arg)
         return CAVIAR_OK;
     a->number = sql_get_int(r, 0, 0);
     double now = wall_now();
-    int64_t v;
+    int64_t v = 0;
     if ((st = Q(t, NULL,
                 "UPDATE trials SET state = $3, start_time = $4, heartbeat = $4, worker = $5"
                 " WHERE study = $1 AND number = $2",
@@ -976,7 +976,7 @@ static caviar_status set_param_body(txn *t, void *arg)
         return st;
     if (!r->rows)
         return not_running(t, a->study, a->number);
-    int64_t v;
+    int64_t v = 0;
     if ((st = Q(t, NULL,
                 "INSERT INTO trial_params (study, number, param, value) VALUES ($1, $2, $3, $4)"
                 " ON CONFLICT (study, number, param) DO UPDATE SET value = excluded.value",
@@ -1016,7 +1016,7 @@ static caviar_status report_body(txn *t, void *arg)
     if (r->rows)
         return util_err(t->err, CAVIAR_EINVAL, "trial %lld already reported step %lld",
                         (long long)a->number, (long long)a->step);
-    int64_t v;
+    int64_t v = 0;
     if ((st = Q(t, NULL,
                 "INSERT INTO trial_values (study, number, seq, step, value) VALUES ($1, $2, $3,"
                 " $4, $5)",
@@ -1046,7 +1046,7 @@ static caviar_status set_attr_body(txn *t, void *arg)
         return st;
     if (!r->rows)
         return not_running(t, a->study, a->number); /* only when there is no such trial */
-    int64_t v;
+    int64_t v = 0;
     if ((st = Q(t, NULL,
                 "INSERT INTO trial_attrs (study, number, key, value) VALUES ($1, $2, $3, $4)"
                 " ON CONFLICT (study, number, key) DO UPDATE SET value = excluded.value",
@@ -1078,7 +1078,7 @@ static caviar_status finish_body(txn *t, void *arg)
         return st;
     if (!r->rows)
         return not_running(t, a->study, a->number);
-    int64_t v;
+    int64_t v = 0;
     if ((st = bump(t, a->study, 0, 0, &v, NULL)) != CAVIAR_OK)
         return st;
     return stamp(t, a->study, a->number, v);
@@ -1289,7 +1289,7 @@ static caviar_status fail_body(txn *t, void *arg)
         return not_running(t, a->study, a->number);
     sql_val claim = sql_is_null(r, 0, 0) ? sql_null() : sql_int(sql_get_int(r, 0, 0));
     int64_t retries = sql_get_int(r, 0, 1) + a->add_retry;
-    int64_t v, n;
+    int64_t v = 0, n = 0;
     /* A re-run replaces the failed trial in the budget: one more trial, as many counted. */
     if ((st = bump(t, a->study, a->requeue ? 1 : 0, 0, &v, &n)) != CAVIAR_OK ||
         (st = stamp(t, a->study, a->number, v)) != CAVIAR_OK || !a->requeue)
