@@ -26,7 +26,11 @@
 #     the port already in use (exit 1, said, with a hint); SIGTERM stops it with status 0.
 # Screenshots (dashboard-*.png) are kept in $CAVIAR_TEST_ARTEFACTS (default: the directory the
 # test runs in) and their paths printed. Exit 77 (skipped) when Chromium is not installed.
-# usage: test_dashboard.sh CAVIAR_BINARY
+#
+# With a second argument "postgresql" (and CAVIAR_TEST_PG_URL, as tests/pg_server.sh run sets
+# it), the same dashboard on a PostgreSQL study instead: the index and the study's JSON, its
+# page drawn and checked against the export, a live update to more trials, a write refused.
+# usage: test_dashboard.sh CAVIAR_BINARY [postgresql]
 set -euo pipefail
 caviar=$(realpath "$1")
 here=$(cd "$(dirname "$0")" && pwd)
@@ -95,6 +99,66 @@ sha() { # the hashes of a database and of its -wal and -shm files, when they exi
         if [ -e "$f" ]; then echo "$f $(stat -c %s "$f") $(sha256sum < "$f" | cut -c1-64)"; fi
     done
 }
+
+# ---- PostgreSQL: the same dashboard on a shared database ----
+if [ "${2:-}" = postgresql ]; then
+    pg=${CAVIAR_TEST_PG_URL:?CAVIAR_TEST_PG_URL is not set: run me through tests/pg_server.sh run}
+    tune_pg() {
+        "$caviar" tune --objective quadratic:epochs=6,fail=0.15 --pruner median:n_startup_trials=4 \
+            --sampler tpe --trials "$1" --jobs 2 --seed 7 --storage "$pg" --study pgmixed --quiet \
+            > "tune-pg-$1.txt" 2>&1 || { cat "tune-pg-$1.txt" >&2; fail "tune (PostgreSQL, $1 trials) failed"; }
+        "$caviar" export --storage "$pg" --study pgmixed --format json > "pg$1.export.json"
+    }
+    tune_pg 20
+    start_dashboard pgdash --storage "$pg" --port 0 --refresh 0.5
+    pg_url=$dash_url
+    node - "$pg_url" > pg-http.txt 2>&1 <<'EOF' || { cat pg-http.txt >&2; fail "HTTP checks (PostgreSQL)"; }
+const http = require('http');
+const base = process.argv[2];
+function req(method, path) {
+  return new Promise((resolve, reject) => {
+    const r = http.request(base + path.replace(/^\//, ''), {method, agent: false}, (res) => {
+      let body = '';
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => resolve({status: res.statusCode, body}));
+    });
+    r.on('error', reject);
+    r.end(method === 'POST' ? 'x=1' : undefined);
+  });
+}
+(async () => {
+  const idx = await req('GET', '/api/studies');
+  const s = JSON.parse(idx.body).studies.find((x) => x.name === 'pgmixed');
+  if (idx.status !== 200 || !s || s.trials !== 20) throw new Error('index: ' + idx.body);
+  const st = await req('GET', '/api/study/pgmixed');
+  if (st.status !== 200 || JSON.parse(st.body).trials.number.length !== 20)
+    throw new Error('study: ' + st.status + ' ' + st.body.slice(0, 200));
+  const post = await req('POST', '/api/study/pgmixed');
+  if (post.status !== 405) throw new Error('POST gave ' + post.status);
+  console.log('PostgreSQL: index, study JSON and a refused POST as expected');
+})().catch((e) => { console.error(e.message); process.exit(1); });
+EOF
+    cat pg-http.txt
+    pg_origin=${pg_url%/}
+    cat > pg-steps.json <<EOF
+[{"open": "${pg_url}study/pgmixed"}, {"wait": "study"}, {"write": "pg20.check.json"},
+ {"mark": true},
+ {"sh": "cd '$work' && '$caviar' tune --objective quadratic:epochs=6,fail=0.15 --pruner median:n_startup_trials=4 --sampler tpe --trials 30 --jobs 2 --seed 7 --storage '$pg' --study pgmixed --quiet > tune-pg-30.txt 2>&1 && '$caviar' export --storage '$pg' --study pgmixed --format json > pg30.export.json"},
+ {"wait": "check.live.renders > mark.renders && check.done && check.table && check.table.total === 30", "timeout": 30000},
+ {"sleep": 1500}, {"mark": true}, {"wait": "check.live.polls >= mark.polls + 2 && check.done && !!check.table", "timeout": 15000},
+ {"write": "pg30.check.json"}, {"shot": "$artefacts/dashboard-postgresql.png"}]
+EOF
+    node "$here/dashboard_browser.js" "$chromium" pg-steps.json 2> pg-browser.err ||
+        { cat pg-browser.err >&2; cat pgdash.err >&2; fail "the dashboard's pages on PostgreSQL did not behave"; }
+    export REPORT_EXPECT_ALLOW_ORIGIN=$pg_origin
+    node "$here/report_expect.js" pg20.export.json pg20.check.json minimize ||
+        fail "the PostgreSQL study's page does not show its 20 trials as they are"
+    node "$here/report_expect.js" pg30.export.json pg30.check.json minimize ||
+        fail "the PostgreSQL study's page does not show its 30 trials after the live update"
+    stop_dashboard pgdash "$dash_pid"
+    echo "test_dashboard (PostgreSQL): index, study page, live update to 30 trials and a refused write ($SECONDS s); screenshot $artefacts/dashboard-postgresql.png"
+    exit 0
+fi
 
 # ---- the database: a study with complete, pruned and failed trials, and an oddly named one ----
 tune_mixed() {
