@@ -164,7 +164,12 @@ cp out fail.json
 setsid "$CAVIAR" tune --objective quadratic:epochs=20,sleep=0.05 --trials 4 --jobs 2 --storage i.db \
     --json >int.out 2>int.err &
 int_pid=$!
-sleep 0.6
+# Interrupted once both workers run a trial (a loaded machine may take a while to get there).
+for _ in $(seq 300); do
+    n_running=$("$CAVIAR" trials --storage i.db --state running --json 2>/dev/null | grep -c '"number"' || true)
+    [ "${n_running:-0}" -ge 2 ] && break
+    sleep 0.1
+done
 kill -INT -- "-$int_pid" 2>/dev/null || true
 int_status=0
 wait "$int_pid" || int_status=$?

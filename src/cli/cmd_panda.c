@@ -162,7 +162,9 @@ static int train_days(session *s, size_t days, const char *note)
 {
     for (size_t i = 0; i < days; i++) {
         caviar_error err;
-        interrupted = 0;
+        /* A Ctrl-C since the command was typed (the flag is cleared before each prompt and
+         * after each day) stops this day before it starts: clearing it here would lose one
+         * pressed just after Enter. */
         caviar_status st = panda_train_day(s->p, i == 0 ? note : "", &err);
         interrupted = 0;
         if (st == CAVIAR_STOPPED) {
