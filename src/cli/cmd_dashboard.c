@@ -132,6 +132,9 @@ int cmd_dashboard(int argc, char **argv)
     if (report_dashboard_new(&o, &d, &err) != CAVIAR_OK) {
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         fprintf(stderr, "caviar dashboard: %s\n", err.msg);
+        if (err.status == CAVIAR_EMISSING)
+            fprintf(stderr, "hint: --storage names the database that 'caviar tune' wrote "
+                            "(default caviar.db)\n");
         return err.status == CAVIAR_EINVAL || err.status == CAVIAR_EMISSING ? CLI_USAGE
                                                                          : CLI_FAILURE;
     }
