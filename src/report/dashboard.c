@@ -773,7 +773,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                       "their data under /api/.");
 }
 
-static void mhd_log(void *cls, const char *fmt, va_list ap)
+/* libmicrohttpd's own messages (its format strings). */
+__attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     report_dashboard *d = cls;
     if (!d->o.log)
