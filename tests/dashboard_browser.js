@@ -156,9 +156,8 @@ const SNAPSHOT = `(function () {
       if (o.xAxis && o.xAxis.length === 1 && o.yAxis && o.yAxis.length === 1) {
         var m = c.getModel(), w = {};
         ['x', 'y'].forEach(function (dim) {
-          var sc = m.getComponent(dim + 'Axis', 0).axis.scale, e = sc.getExtent().slice();
-          if (sc.type === 'log') e = [Math.pow(sc.base || 10, e[0]), Math.pow(sc.base || 10, e[1])];
-          w[dim] = e;
+          /* in values, also on a log axis */
+          w[dim] = m.getComponent(dim + 'Axis', 0).axis.scale.getExtent().slice();
         });
         out.win[d.id] = w;
       }

@@ -84,14 +84,9 @@
   var view = {charts: {}, table: null};
   var resetView = {};     /* charts whose restore button was pressed: forget their view */
   var redrawLast = null;  /* live: draws the last data again */
+  /* (A log axis's scale gives its extent in values too, not in exponents.) */
   function axisWindow(m, dim) {
-    var scale = m.getComponent(dim + 'Axis', 0).axis.scale;
-    var e = scale.getExtent().slice();
-    if (scale.type === 'log') {
-      var base = scale.base || 10;
-      e = [Math.pow(base, e[0]), Math.pow(base, e[1])];
-    }
-    return e;
+    return m.getComponent(dim + 'Axis', 0).axis.scale.getExtent().slice();
   }
   function saveView() {
     charts.forEach(function (c) {
