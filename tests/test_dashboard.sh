@@ -228,6 +228,13 @@ const steps = [
   {sleep: 1500}, {mark: true}, {wait: 'check.live.polls >= mark.polls + 2 && check.done && !!check.table',
                                  timeout: 15000},
   {assert: view}, {write: 'mixed60.check.json'}, {shot: art + '/dashboard-study-after.png'},
+  /* the toolbox's restore: the curves get their whole range back (redrawn without the kept
+   * window), the rest of the view stays */
+  {mark: true},
+  {eval: 'echarts.getInstanceByDom(document.getElementById("chart-curves")).dispatchAction({type: "restore"}), 1'},
+  {wait: 'check.live.renders > mark.renders && check.done && !!check.table', timeout: 15000},
+  {assert: 'page.win["chart-curves"].x[1] - page.win["chart-curves"].x[0] >= 4 && ' +
+           'check.table.filter === "pruned" && page.search === "prun"'},
   /* the index again: the new count */
   {open: url}, {wait: 'index'}, {write: 'index60.check.json'},
   /* a name with a space, a slash and a non-ASCII letter */

@@ -338,7 +338,8 @@
       c.on('restore', function () {
         if (!view.charts[id] || !redrawLast) return;
         resetView[id] = true;
-        redrawLast();
+        /* after ECharts has finished its restore: redrawing disposes this chart */
+        setTimeout(redrawLast, 0);
       });
       charts.push(c);
       return c;
