@@ -27,16 +27,7 @@
 set -euo pipefail
 caviar=$(realpath "$1")
 here=$(cd "$(dirname "$0")" && pwd)
-chromium=$(command -v chromium || command -v chromium-browser || true)
-if [ -z "$chromium" ]; then
-    echo "SKIP: chromium is not installed (apt-get install chromium; scripts/setup.sh does)"
-    exit 77
-fi
-fail() { echo "FAIL: $*" >&2; exit 1; }
-command -v node >/dev/null || fail "node is not installed (it comes with npm, which the build needs)"
-artefacts=$(realpath -m "${CAVIAR_TEST_ARTEFACTS:-$PWD}")
-mkdir -p "$artefacts"
-work=$(mktemp -d)
+. "$here/browser_env.sh"   # chromium, fail, artefacts, work (exit 77 without Chromium)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
 export OPENBLAS_NUM_THREADS=1

@@ -1481,26 +1481,9 @@ void report_json_num(FILE *out, double v)
     j_num(out, v);
 }
 
-caviar_status report_json_write(const caviar_study *study, const report_html_opts *o, FILE *out,
-                                caviar_error *err)
-{
-    report_html_opts defaults;
-    if (!o) {
-        report_html_opts_init(&defaults);
-        o = &defaults;
-    }
-    rep r = {.s = study, .o = o, .out = out, .minimize = o->direction != CAVIAR_MAXIMIZE};
-    caviar_status st = rep_load(&r, err);
-    if (st == CAVIAR_OK)
-        st = write_data(&r, err);
-    if (st == CAVIAR_OK && (fflush(out) != 0 || ferror(out)))
-        st = util_err(err, CAVIAR_EIO, "cannot write the study's data: %s", "write error");
-    rep_release(&r);
-    return st;
-}
-
-caviar_status report_html_write(const caviar_study *study, const report_html_opts *o, FILE *out,
-                                caviar_error *err)
+/* The study's JSON document alone (page 0), or the whole page around it (page 1). */
+static caviar_status write_report(const caviar_study *study, const report_html_opts *o, FILE *out,
+                                  int page, caviar_error *err)
 {
     report_html_opts defaults;
     if (!o) {
@@ -1511,31 +1494,47 @@ caviar_status report_html_write(const caviar_study *study, const report_html_opt
     caviar_status st = rep_load(&r, err);
     if (st != CAVIAR_OK)
         goto done;
-
-    fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-          "<meta name=\"generator\" content=\"caviar report\">\n<title>caviar report: ",
-          out);
-    report_html_text(out, o->title ? o->title : "study");
-    fputs("</title>\n<style>\n", out);
-    fwrite(report_asset_page_css, 1, report_asset_page_css_len, out);
-    fputs("</style>\n<!-- Apache ECharts ", out);
-    fputs(report_asset_echarts_version, out);
-    fputs(" (Apache License 2.0), from npm -->\n<script>\n", out);
-    fwrite(report_asset_echarts, 1, report_asset_echarts_len, out);
-    fputs("\n</script>\n</head>\n<body>\n<div id=\"app\"><noscript>This report draws its charts "
-          "with JavaScript: allow scripts for this file.</noscript></div>\n"
-          "<pre id=\"caviar-check\" hidden></pre>\n"
-          "<script type=\"application/json\" id=\"caviar-data\">\n",
-          out);
+    if (page) {
+        fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+              "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+              "<meta name=\"generator\" content=\"caviar report\">\n<title>caviar report: ",
+              out);
+        report_html_text(out, o->title ? o->title : "study");
+        fputs("</title>\n<style>\n", out);
+        fwrite(report_asset_page_css, 1, report_asset_page_css_len, out);
+        fputs("</style>\n<!-- Apache ECharts ", out);
+        fputs(report_asset_echarts_version, out);
+        fputs(" (Apache License 2.0), from npm -->\n<script>\n", out);
+        fwrite(report_asset_echarts, 1, report_asset_echarts_len, out);
+        fputs("\n</script>\n</head>\n<body>\n<div id=\"app\"><noscript>This report draws its "
+              "charts with JavaScript: allow scripts for this file.</noscript></div>\n"
+              "<pre id=\"caviar-check\" hidden></pre>\n"
+              "<script type=\"application/json\" id=\"caviar-data\">\n",
+              out);
+    }
     if ((st = write_data(&r, err)) != CAVIAR_OK)
         goto done;
-    fputs("</script>\n<script>\n", out);
-    fwrite(report_asset_page_js, 1, report_asset_page_js_len, out);
-    fputs("\n</script>\n</body>\n</html>\n", out);
+    if (page) {
+        fputs("</script>\n<script>\n", out);
+        fwrite(report_asset_page_js, 1, report_asset_page_js_len, out);
+        fputs("\n</script>\n</body>\n</html>\n", out);
+    }
     if (fflush(out) != 0 || ferror(out))
-        st = util_err(err, CAVIAR_EIO, "cannot write the report: %s", "write error");
+        st = util_err(err, CAVIAR_EIO, "cannot write the %s: %s", page ? "report" : "study's data",
+                      "write error");
 done:
     rep_release(&r);
     return st;
+}
+
+caviar_status report_json_write(const caviar_study *study, const report_html_opts *o, FILE *out,
+                                caviar_error *err)
+{
+    return write_report(study, o, out, 0, err);
+}
+
+caviar_status report_html_write(const caviar_study *study, const report_html_opts *o, FILE *out,
+                                caviar_error *err)
+{
+    return write_report(study, o, out, 1, err);
 }
