@@ -72,16 +72,6 @@ __attribute__((format(printf, 2, 3))) static int fail(int code, const char *fmt,
 
 /* ---- the report ------------------------------------------------------------------------------ */
 
-/* "name" or "name:settings", into buf. */
-static const char *with_settings(const char *name, const char *settings, char *buf, size_t len)
-{
-    if (settings && *settings)
-        snprintf(buf, len, "%s:%s", name, settings);
-    else
-        snprintf(buf, len, "%s", name);
-    return buf;
-}
-
 /* ---- writing -------------------------------------------------------------------------------- */
 
 /* Writes the report to path through a temporary file in the same directory, renamed over path
@@ -191,10 +181,10 @@ int cmd_report(int argc, char **argv)
     char sampler[512], pruner[512];
     ro.title = src.info->name;
     ro.direction = src.info->direction;
-    ro.sampler = with_settings(src.info->sampler ? src.info->sampler : "random",
-                               src.info->sampler_settings, sampler, sizeof sampler);
-    ro.pruner = with_settings(src.info->pruner ? src.info->pruner : "none",
-                              src.info->pruner_settings, pruner, sizeof pruner);
+    ro.sampler = store_describe(src.info->sampler, src.info->sampler_settings, "random", sampler,
+                                sizeof sampler);
+    ro.pruner = store_describe(src.info->pruner, src.info->pruner_settings, "none", pruner,
+                               sizeof pruner);
     ro.storage = src.shown;
     if (strcmp(output, "-") == 0) {
         caviar_error err = {0};

@@ -716,16 +716,6 @@ static void table_free(table *t)
 
 /* ---- caviar studies -------------------------------------------------------------------------- */
 
-static const char *with_settings(const char *name, const char *settings, char *buf, size_t len)
-{
-    if (!name)
-        name = "-";
-    if (settings && *settings)
-        snprintf(buf, len, "%s:%s", name, settings);
-    else
-        snprintf(buf, len, "%s", name);
-    return buf;
-}
 
 static const char *direction_name(caviar_direction d)
 {
@@ -802,8 +792,8 @@ int cmd_studies(int argc, char **argv)
             const char *const row[] = {
                 info->name,
                 direction_name(info->direction),
-                with_settings(info->sampler, info->sampler_settings, sampler, sizeof sampler),
-                with_settings(info->pruner, info->pruner_settings, pruner, sizeof pruner),
+                store_describe(info->sampler, info->sampler_settings, "-", sampler, sizeof sampler),
+                store_describe(info->pruner, info->pruner_settings, "-", pruner, sizeof pruner),
                 n[0], n[1], n[2], n[3], n[4], n[5], best, trial};
             if (table_row(&t, row) != 0)
                 code = fail("studies", CLI_FAILURE, "out of memory");

@@ -350,14 +350,6 @@ static void drop_study(report_dashboard *d, size_t i)
     d->studies[i] = d->studies[--d->n_studies];
 }
 
-static const char *with_settings(const char *name, const char *settings, char *buf, size_t len)
-{
-    if (settings && *settings)
-        snprintf(buf, len, "%s:%s", name, settings);
-    else
-        snprintf(buf, len, "%s", name);
-    return buf;
-}
 
 /* The open study of that name, opening it (and closing the least recently used one beyond
  * max_open) when needed; NULL with err (CAVIAR_EMISSING: no such study). */
@@ -401,10 +393,9 @@ static dstudy *study_get(report_dashboard *d, const char *name, caviar_error *er
     d->n_studies++;
     ds->s = s;
     ds->direction = info.direction;
-    with_settings(info.sampler ? info.sampler : "random", info.sampler_settings, ds->sampler,
-                  sizeof ds->sampler);
-    with_settings(info.pruner ? info.pruner : "none", info.pruner_settings, ds->pruner,
-                  sizeof ds->pruner);
+    store_describe(info.sampler, info.sampler_settings, "random", ds->sampler,
+                   sizeof ds->sampler);
+    store_describe(info.pruner, info.pruner_settings, "none", ds->pruner, sizeof ds->pruner);
     ds->refreshed_at = ds->used_at = now_mono();
     store_study_release(&info);
     return ds;
@@ -584,11 +575,11 @@ static enum MHD_Result serve_index_json(report_dashboard *d, struct MHD_Connecti
         free(path);
         fprintf(f, ",\"direction\":\"%s\",\"sampler\":",
                 info->direction == CAVIAR_MAXIMIZE ? "maximize" : "minimize");
-        report_json_str(f, with_settings(info->sampler ? info->sampler : "random",
-                                         info->sampler_settings, sampler, sizeof sampler));
+        report_json_str(f, store_describe(info->sampler, info->sampler_settings, "random", sampler,
+                                          sizeof sampler));
         fputs(",\"pruner\":", f);
-        report_json_str(f, with_settings(info->pruner ? info->pruner : "none",
-                                         info->pruner_settings, pruner, sizeof pruner));
+        report_json_str(f, store_describe(info->pruner, info->pruner_settings, "none", pruner,
+                                          sizeof pruner));
         uint64_t total = 0;
         for (int k = 0; k < 5; k++)
             total += n.n[k];

@@ -73,3 +73,15 @@ caviar_status store_refuse_write(const char *shown, const char *what, caviar_err
 {
     return util_err(err, CAVIAR_EINVAL, "%s is open read-only: cannot %s", shown, what);
 }
+
+const char *store_describe(const char *name, const char *settings, const char *fallback,
+                           char *buf, size_t len)
+{
+    if (!name)
+        name = fallback;
+    if (settings && *settings)
+        snprintf(buf, len, "%s:%s", name, settings);
+    else
+        snprintf(buf, len, "%s", name);
+    return buf;
+}

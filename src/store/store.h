@@ -249,6 +249,11 @@ extern const store_type store_memory;
 extern const store_type store_sqlite;   /* "sqlite:PATH", "PATH.db", "file:..." */
 extern const store_type store_postgres; /* "postgresql://...", "postgres://..." */
 
+/* A study's sampler or pruner as commands show it: "name:settings", or "name" without settings,
+ * fallback for a NULL name; into buf, returned. */
+const char *store_describe(const char *name, const char *settings, const char *fallback,
+                           char *buf, size_t len);
+
 /* The back-end for a storage string (NULL or ":memory:" is memory); NULL when none accepts. */
 const store_type *store_find(const char *url);
 /* url with any password replaced by "***", for messages and logs; into buf, returned. */
